@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+# Both bootstrap .venv from the pinned requirements once, then reuse it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+WEB_CONCURRENCY ?= 2
+STAMP  := $(VENV)/.installed
+
+export DJANGO_SETTINGS_MODULE := autom8_site.settings
+
+.PHONY: run test bootstrap migrate static clean bench
+
+run: bootstrap
+	@echo "Autom8 on http://$(HOST):$(PORT)/  (admin: /admin/, docs: /api/v1/docs/)  Ctrl-C stops"
+	@$(BIN)/python -m autom8_site.launch --host "$(HOST)" --port "$(PORT)" --workers "$(WEB_CONCURRENCY)"
+
+test: $(STAMP)
+	@$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bootstrap: $(STAMP)
+	@$(BIN)/python manage.py migrate --noinput -v0
+	@$(BIN)/python manage.py createcachetable
+	@$(BIN)/python manage.py collectstatic --noinput -v0
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Autom8 needs Python 3.11 or newer")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+bench: bootstrap
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

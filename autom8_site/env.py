@@ -1,0 +1,165 @@
+"""Typed readers for environment variables and the development secret store.
+
+Every setting Autom8 reads from the environment goes through one of these
+helpers, so a malformed value stops start-up with ``ImproperlyConfigured``
+naming the variable instead of failing later in a request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fcntl
+import json
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    """The variable as text; ``default`` when unset. Raises when required."""
+    value = os.environ.get(name)
+    if value is None:
+        if default is None:
+            raise ImproperlyConfigured(f"{name} is required but not set")
+        return default
+    return value.strip()
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """The variable as an integer; ``default`` when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """The variable as a boolean (1/0, true/false, yes/no, on/off)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_list(name: str, default: list[str] | None = None) -> list[str]:
+    """The variable as a comma-separated list, blanks dropped."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default or [])
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """The variable, which must be one of ``choices``."""
+    value = env_str(name, default).lower()
+    if value not in choices:
+        allowed = ", ".join(choices)
+        raise ImproperlyConfigured(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+# --- secrets -----------------------------------------------------------------
+
+
+def _token() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def _fernet_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def _check_long(name: str, value: str) -> None:
+    if len(value) < 32:
+        raise ImproperlyConfigured(f"{name} must be at least 32 characters long")
+
+
+def _check_secret_key(name: str, value: str) -> None:
+    if len(value) < 50 or len(set(value)) < 5 or value.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            f"{name} must be at least 50 random characters (not 'django-insecure-')"
+        )
+
+
+def _check_fernet_keys(name: str, value: str) -> None:
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        raise ImproperlyConfigured(f"{name} must list at least one Fernet key")
+    for position, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"{name} key #{position} is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes)"
+            )
+
+
+SECRET_SPECS: dict[str, tuple[Callable[[], str], Callable[[str, str], None]]] = {
+    "SECRET_KEY": (lambda: secrets.token_urlsafe(64), _check_secret_key),
+    "JWT_SIGNING_KEY": (_token, _check_long),
+    "RESPONSE_SIGNING_KEY": (_token, _check_long),
+    "BLIND_INDEX_KEY": (_token, _check_long),
+    "FIELD_ENCRYPTION_KEYS": (_fernet_key, _check_fernet_keys),
+}
+
+
+def load_secrets(*, production: bool, var_dir: Path) -> dict[str, str]:
+    """Every secret, validated: from the environment, else (development only)
+    from ``var/secrets.json``, generated there once with mode 0600."""
+    values = {name: os.environ[name].strip() for name in SECRET_SPECS if os.environ.get(name, "").strip()}
+    missing = [name for name in SECRET_SPECS if name not in values]
+    if missing and production:
+        raise ImproperlyConfigured(
+            f"{missing[0]} is not set: production needs it in the environment"
+        )
+    if missing:
+        stored = _dev_secrets(var_dir)
+        values.update({name: stored[name] for name in missing})
+    for name, (_, check) in SECRET_SPECS.items():
+        check(name, values[name])
+    return values
+
+
+def _dev_secrets(var_dir: Path) -> dict[str, str]:
+    """Read, completing if needed, the git-ignored development secrets file.
+
+    A file lock serialises the first start of several processes (gunicorn
+    workers, the scheduler) so all of them end up with the same keys.
+    """
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / "secrets.json"
+    lock_path = var_dir / ".secrets.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        absent = [name for name in SECRET_SPECS if not stored.get(name)]
+        if absent:
+            stored.update({name: SECRET_SPECS[name][0]() for name in absent})
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(stored, handle, indent=2)
+            os.replace(tmp, path)
+        os.chmod(path, 0o600)
+    return stored

@@ -1,0 +1,65 @@
+"""``make run``: the API under gunicorn and the scheduler, side by side.
+
+Ctrl-C (SIGINT) or SIGTERM stops both cleanly; if either exits on its own,
+the other is stopped too and the exit code is passed on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _commands(host: str, port: int, workers: int) -> list[list[str]]:
+    gunicorn = [
+        sys.executable, "-m", "gunicorn", "autom8_site.wsgi",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--threads", "4",
+        "--graceful-timeout", "20",
+        "--access-logfile", "-",
+        "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+    ]
+    commands = [gunicorn]
+    if importlib.util.find_spec("tasks.management.commands.runscheduler"):
+        commands.append([sys.executable, "manage.py", "runscheduler"])
+    return commands
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start every process, wait, stop all when one stops or on a signal."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    procs = [subprocess.Popen(cmd, cwd=BASE_DIR) for cmd in _commands(args.host, args.port, args.workers)]
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while all(proc.poll() is None for proc in procs):
+        time.sleep(0.2)
+    if not stopping:
+        stop(signal.SIGTERM, None)
+    codes = [proc.wait() for proc in procs]
+    return 0 if stopping else next((c for c in codes if c), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""WSGI entry point (gunicorn autom8_site.wsgi)."""
+
+import os
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "autom8_site.settings")
+
+try:
+    application = get_wsgi_application()
+except ImproperlyConfigured as exc:
+    # One clear line instead of a traceback per worker; gunicorn stops when
+    # a worker exits with its boot-error code (3).
+    sys.stderr.write(f"autom8: configuration error: {exc}\n")
+    sys.exit(3)

@@ -1,0 +1,1 @@
+"""Zone 2: pure functions from model instances to the public v1 shapes."""

@@ -1,0 +1,112 @@
+"""The error family services raise, and the envelope every error renders as."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+STATUS_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    429: "Rate limit exceeded",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def status_phrase(status: int) -> str:
+    """The contract's ``error`` value for an HTTP status."""
+    return STATUS_PHRASES.get(status, "Error")
+
+
+def error_body(
+    status: int,
+    message: str,
+    details: Mapping[str, Sequence[str]] | None = None,
+) -> dict:
+    """The §1 error envelope; ``details`` only when there are field errors."""
+    body = {"error": status_phrase(status), "message": message}
+    if details:
+        body["details"] = {field: [str(m) for m in msgs] for field, msgs in details.items()}
+    return body
+
+
+class Autom8Error(Exception):
+    """Base of the errors services raise; each maps to one HTTP status."""
+
+    status = 500
+    default_message = "Internal Server Error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = dict(details or {})
+        super().__init__(self.message)
+
+    def body(self) -> dict:
+        """The envelope for this error."""
+        return error_body(self.status, self.message, self.details)
+
+
+class Invalid(Autom8Error):
+    """400: a field (or the body) is invalid. ``field`` is named in details."""
+
+    status = 400
+    default_message = "Invalid request"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
+        details: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        merged = dict(details or {})
+        if field is not None and field not in merged:
+            merged[field] = [message or self.default_message]
+        super().__init__(message, details=merged)
+        self.field = field
+
+
+class Unauthorized(Autom8Error):
+    """401: missing or unusable credentials."""
+
+    status = 401
+    default_message = "Authentication credentials were not provided or are invalid"
+
+
+class Forbidden(Autom8Error):
+    """403: the caller's role may not do this."""
+
+    status = 403
+    default_message = "You do not have permission to perform this action"
+
+
+class NotFound(Autom8Error):
+    """404: the resource does not exist."""
+
+    status = 404
+    default_message = "Resource not found"
+
+
+class Conflict(Autom8Error):
+    """409: the request clashes with the current state."""
+
+    status = 409
+    default_message = "Conflict"
+
+
+class ServiceUnavailable(Autom8Error):
+    """503: a dependency the request needs is down."""
+
+    status = 503
+    default_message = "Service temporarily unavailable"

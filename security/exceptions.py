@@ -1,0 +1,127 @@
+"""One renderer for every error: DRF's handler and Django's error views.
+
+Every error leaves as the §1 envelope built by ``contract.errors.error_body``.
+Unexpected exceptions are logged here, with the request id, and answered
+with a bare 500 that carries no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from django_ratelimit.exceptions import Ratelimited
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from contract.errors import Autom8Error, error_body
+
+logger = logging.getLogger("autom8.errors")
+
+RATE_LIMITED_MESSAGE = "Too many requests. Please try again later."
+
+_DRF_MESSAGES = {
+    drf.NotAuthenticated: "Authentication credentials were not provided",
+    drf.AuthenticationFailed: "Invalid or expired credentials",
+    drf.PermissionDenied: "You do not have permission to perform this action",
+    drf.NotFound: "Resource not found",
+    drf.ParseError: "Malformed request body: it must be valid JSON",
+    drf.UnsupportedMediaType: "Unsupported media type: send application/json",
+    drf.NotAcceptable: "Not acceptable: this API answers application/json",
+}
+
+
+def _field_details(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(field): [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+            for field, msgs in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(m) for m in detail]}
+    return {}
+
+
+def _validation_message(details: dict[str, list[str]]) -> str:
+    field, messages = next(iter(details.items()))
+    first = messages[0] if messages else "is invalid"
+    if field == "non_field_errors":
+        return first
+    return f"{field}: {first}"
+
+
+def _drf_body(exc: drf.APIException) -> dict:
+    status = exc.status_code
+    if isinstance(exc, drf.ValidationError):
+        details = _field_details(exc.detail)
+        message = _validation_message(details) if details else "Invalid request"
+        return error_body(status, message, details)
+    if isinstance(exc, drf.MethodNotAllowed):
+        return error_body(status, str(exc.detail))
+    if isinstance(exc, drf.Throttled):
+        return error_body(429, RATE_LIMITED_MESSAGE)
+    for kind, message in _DRF_MESSAGES.items():
+        if isinstance(exc, kind):
+            return error_body(status, message)
+    return error_body(status, str(exc.detail) if status < 500 else "Internal Server Error")
+
+
+def exception_handler(exc: Exception, context: dict) -> Response:
+    """DRF's ``EXCEPTION_HANDLER``: every exception becomes the envelope."""
+    if isinstance(exc, Autom8Error):
+        return Response(exc.body(), status=exc.status, headers=getattr(exc, "headers", None))
+    if isinstance(exc, Ratelimited):
+        return Response(
+            error_body(429, RATE_LIMITED_MESSAGE),
+            status=429,
+            headers=getattr(exc, "headers", None),
+        )
+    if isinstance(exc, DjangoValidationError):
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        details = {k: [str(m) for m in v] for k, v in details.items()}
+        return Response(error_body(400, _validation_message(details), details), status=400)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        request = context.get("request")
+        logger.error(
+            "Unhandled error in %s %s",
+            getattr(request, "method", "-"),
+            getattr(request, "path", "-"),
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        return Response(error_body(500, "Internal Server Error"), status=500)
+    response.data = _drf_body(exc)
+    return response
+
+
+def _json_error(status: int, message: str) -> JsonResponse:
+    return JsonResponse(error_body(status, message), status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's ``handler400``."""
+    return _json_error(400, "Bad request")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's ``handler403``."""
+    if isinstance(exception, Ratelimited):
+        return _json_error(429, RATE_LIMITED_MESSAGE)
+    return _json_error(403, "You do not have permission to perform this action")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's ``handler404``."""
+    return _json_error(404, "Resource not found")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """Django's ``handler500``; the error itself was logged by Django's handler."""
+    return _json_error(500, "Internal Server Error")

@@ -1,0 +1,126 @@
+"""Settings come from the environment; secrets are generated only in development."""
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_NAMES = (
+    "SECRET_KEY",
+    "JWT_SIGNING_KEY",
+    "RESPONSE_SIGNING_KEY",
+    "BLIND_INDEX_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+)
+
+
+def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES}
+    env.update(
+        AUTOM8_ENV="production",
+        AUTOM8_VAR_DIR=str(tmp_path),
+        ALLOWED_HOSTS="api.example.com",
+        SECRET_KEY="s" * 20 + "ecret-key-with-enough-entropy-0123456789-abcdefghijkl",
+        JWT_SIGNING_KEY="j" * 40,
+        RESPONSE_SIGNING_KEY="r" * 40,
+        BLIND_INDEX_KEY="b" * 40,
+        FIELD_ENCRYPTION_KEYS=base64.urlsafe_b64encode(b"k" * 32).decode(),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+    )
+    env.update(overrides)
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _dev_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES}
+    env.update(AUTOM8_ENV="development", AUTOM8_VAR_DIR=str(tmp_path))
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def test_development_generates_secrets_once_with_private_mode(tmp_path):
+    result = _manage(_dev_env(tmp_path), "check")
+
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert set(json.loads(path.read_text())) == set(SECRET_NAMES)
+
+
+def test_development_reuses_generated_secrets_across_starts(tmp_path):
+    _manage(_dev_env(tmp_path), "check")
+    first = (tmp_path / "secrets.json").read_text()
+
+    _manage(_dev_env(tmp_path), "check")
+
+    assert (tmp_path / "secrets.json").read_text() == first
+
+
+def test_environment_value_wins_over_generated_secret(tmp_path):
+    env = _dev_env(tmp_path)
+    env["JWT_SIGNING_KEY"] = "x" * 48
+
+    result = _manage(env, "shell", "-c", "from django.conf import settings; print(settings.JWT_SIGNING_KEY)")
+
+    assert result.stdout.strip().splitlines()[-1] == "x" * 48
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_production_refuses_to_start_without_a_secret(tmp_path, name):
+    env = _production_env(tmp_path)
+    del env[name]
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0]
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_production_refuses_a_malformed_fernet_key(tmp_path):
+    env = _production_env(tmp_path, FIELD_ENCRYPTION_KEYS="not-a-fernet-key")
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr.strip().splitlines()[-1]
+
+
+def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
+    env = _production_env(tmp_path)
+    del env["ALLOWED_HOSTS"]
+
+    result = _manage(env, "check")
+
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_deploy_check_passes_with_a_production_environment(tmp_path):
+    result = _manage(_production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_passwords_are_hashed_with_pbkdf2_sha256():
+    from autom8_site import settings as configured
+
+    assert configured.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
