@@ -1,0 +1,152 @@
+"""The deprecation decorator's four channels (API_CONTRACT.md §7)."""
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.http import JsonResponse
+from django.urls import path
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.test import APIClient
+from rest_framework.views import APIView
+
+from security.deprecation import deprecated, deprecated_routes
+
+
+@deprecated(sunset=date(2027, 6, 30), successor="/new", deprecated_on=date(2026, 1, 1))
+class OldView(APIView):
+    """A test-only deprecated route."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = []
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+class NewView(APIView):
+    """Its successor, not deprecated."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = []
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+urlpatterns = [
+    path("old", OldView.as_view()),
+    path("new", NewView.as_view()),
+]
+
+THIS_URLCONF = "tests.test_deprecation"
+URLS = pytest.mark.urls(THIS_URLCONF)
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+@URLS
+def test_deprecation_header_is_the_unix_time_of_the_deprecation_date(client):
+    response = client.get("/old")
+
+    assert response.status_code == 200
+    assert response["Deprecation"] == "@1767225600"
+
+
+@URLS
+def test_sunset_header_is_an_http_date(client):
+    response = client.get("/old")
+
+    assert response["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+
+
+@URLS
+def test_link_header_names_the_successor_version(client):
+    response = client.get("/old")
+
+    assert response["Link"] == '</new>; rel="successor-version"'
+
+
+@URLS
+def test_error_responses_of_a_deprecated_route_carry_the_headers_too(client):
+    response = client.post("/old", {}, format="json")
+
+    assert response.status_code == 405
+    assert response["Deprecation"] == "@1767225600"
+
+
+@URLS
+def test_a_route_that_is_not_deprecated_has_no_deprecation_headers(client):
+    response = client.get("/new")
+
+    assert "Deprecation" not in response
+    assert "Sunset" not in response
+
+
+@URLS
+def test_each_call_logs_a_warning_with_route_and_ip(client, caplog):
+    caplog.set_level("WARNING", logger="autom8.deprecation")
+
+    client.get("/old", REMOTE_ADDR="203.0.113.7")
+
+    [record] = [r for r in caplog.records if r.name == "autom8.deprecation"]
+    assert record.levelname == "WARNING"
+    assert record.route == "/old"
+    assert record.ip == "203.0.113.7"
+    assert "/old" in record.getMessage() and "203.0.113.7" in record.getMessage()
+
+
+@URLS
+@pytest.mark.django_db
+def test_the_warning_names_the_authenticated_user(client, caplog, user):
+    caplog.set_level("WARNING", logger="autom8.deprecation")
+    client.force_authenticate(user)
+
+    client.get("/old")
+
+    [record] = [r for r in caplog.records if r.name == "autom8.deprecation"]
+    assert record.user == user.username
+    assert f"user {user.username}" in record.getMessage()
+
+
+def test_registry_lists_the_mounted_route_with_its_method_and_dates():
+    [route] = deprecated_routes(THIS_URLCONF)
+
+    assert (route.methods, route.path) == (("GET",), "/old")
+    assert route.deprecation.sunset == date(2027, 6, 30)
+    assert route.deprecation.successor == "/new"
+
+
+def test_schema_marks_the_operation_deprecated():
+    schema = SchemaGenerator(urlconf=THIS_URLCONF).get_schema(request=None, public=True)
+
+    assert schema["paths"]["/old"]["get"]["deprecated"] is True
+    assert "deprecated" not in schema["paths"]["/new"]["get"]
+
+
+def test_a_sunset_before_the_deprecation_date_is_refused_at_decoration():
+    with pytest.raises(ImproperlyConfigured, match="before the deprecation date"):
+        deprecated(sunset=date(2026, 1, 1), successor="/new", deprecated_on=date(2026, 1, 2))
+
+
+def test_a_sunset_on_the_deprecation_date_is_accepted():
+    decorate = deprecated(sunset=date(2026, 1, 1), successor="/n", deprecated_on=date(2026, 1, 1))
+
+    assert callable(decorate)
+
+
+def test_a_view_function_can_be_deprecated(rf):
+    @deprecated(sunset=date(2027, 1, 1), successor="/n", deprecated_on=date(2026, 1, 1))
+    def legacy(request):
+        return JsonResponse({})
+
+    response = legacy(rf.get("/legacy"))
+
+    assert response["Sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"
