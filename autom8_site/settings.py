@@ -298,6 +298,8 @@ BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)
 REPORT_DIR = Path(env_str("REPORT_DIR", str(VAR_DIR / "reports")))
 TASK_LOG_RETENTION_DAYS = env_int("TASK_LOG_RETENTION_DAYS", 30, minimum=1)
 TASK_FALLBACK_LOG = Path(env_str("TASK_FALLBACK_LOG", str(VAR_DIR / "task_fallback.jsonl")))
+TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 30, minimum=1)
+TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 300, minimum=2)
 ALERT_EMAILS = env_list("ALERT_EMAILS", [])
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

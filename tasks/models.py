@@ -44,6 +44,9 @@ class TaskLog(models.Model):
     scheduled_for = models.DateTimeField(null=True, blank=True)
     owner = models.CharField(max_length=255, blank=True, default="")
     started_at = models.DateTimeField()
+    # Refreshed by the running process; a run on another host whose heartbeat
+    # went stale is presumed dead (its pid cannot be checked from here).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     result = models.TextField(null=True, blank=True)
     error = models.TextField(null=True, blank=True)
@@ -61,6 +64,13 @@ class TaskLog(models.Model):
                 fields=["task_type", "scheduled_for"],
                 condition=Q(scheduled_for__isnull=False),
                 name="tasklog_one_run_per_fire",
+            ),
+            # No overlap: at most one running run per task, even when two
+            # starts race past the "already running" check.
+            models.UniqueConstraint(
+                fields=["task_type"],
+                condition=Q(status="running"),
+                name="tasklog_one_running_per_task",
             ),
         ]
 

@@ -1,0 +1,1 @@
+"""Writes of the automation engine: running tasks, their logs, fallback, alerts."""

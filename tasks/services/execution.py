@@ -1,0 +1,268 @@
+"""The one path every task run takes: log the start, run, log the outcome, alert.
+
+Scheduled fires, the API, the admin and ``runtask`` all come through here.
+A task's exception never escapes: it becomes a ``failed`` log with a
+sanitised error. When the database is down at the start or the end of a
+run, the record goes to the fallback file (``tasks.services.fallback``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
+from django.utils import timezone
+
+from contract.errors import Conflict, Invalid, NotFound
+from tasks.models import TaskLog
+from tasks.registry import TaskDefinition, get_definition
+from tasks.services.alerts import task_failure_alert
+from tasks.services.fallback import DATABASE_DOWN_ERRORS, fallback_record, task_log_import
+from tasks.services.sanitize import error_sanitise
+from tasks.services.zombies import current_owner, task_logs_reconcile
+
+logger = logging.getLogger(__name__)
+
+_BACKGROUND: set[threading.Thread] = set()
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def _definition(task_id: str) -> TaskDefinition:
+    """The registered task ``task_id``. Raises NotFound."""
+    definition = get_definition(task_id)
+    if definition is None:
+        raise NotFound(f"Task '{task_id}' not found")
+    return definition
+
+
+def _refresh_connection() -> None:
+    """Drop a broken or expired connection, unless a caller's transaction is open."""
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
+def _new_log(definition: TaskDefinition, *, trigger: str, scheduled_for: datetime | None) -> TaskLog:
+    """An unsaved running log of ``definition`` owned by this process."""
+    if trigger not in TaskLog.Trigger.values:
+        raise Invalid(f"Unknown trigger {trigger!r}", field="trigger")
+    now = timezone.now()
+    return TaskLog(
+        task_type=definition.id,
+        task_name=definition.name,
+        status=TaskLog.Status.RUNNING,
+        trigger=trigger,
+        scheduled_for=scheduled_for,
+        owner=current_owner(),
+        started_at=now,
+        heartbeat_at=now,
+    )
+
+
+def _conflict(task_id: str, scheduled_for: datetime | None) -> Conflict:
+    """The Conflict for a start refused by the one-run constraints."""
+    if scheduled_for is not None and TaskLog.objects.filter(
+        task_type=task_id, scheduled_for=scheduled_for
+    ).exists():
+        return Conflict(f"Task '{task_id}' already ran for the fire at {scheduled_for.isoformat()}")
+    return Conflict(f"Task '{task_id}' is already running")
+
+
+def task_log_start(
+    *, task_id: str, trigger: str, scheduled_for: datetime | None = None
+) -> TaskLog:
+    """Create the running log of a new run of ``task_id``.
+
+    Raises NotFound for an unknown task, and Conflict when a run of the task
+    is still running with a live owner or when the fire ``scheduled_for``
+    already has a log; unique constraints decide races between processes.
+    Runs of dead owners are first marked interrupted, so they never block.
+    Database outages propagate (``task_execute`` turns them into a
+    fallback record).
+    """
+    definition = _definition(task_id)
+    log = _new_log(definition, trigger=trigger, scheduled_for=scheduled_for)
+    task_logs_reconcile(now=log.started_at, task_type=task_id)
+    try:
+        with transaction.atomic():
+            log.save()
+    except IntegrityError as exc:
+        raise _conflict(task_id, scheduled_for) from exc
+    return log
+
+
+def _result_text(result: Any) -> str | None:
+    """The stored JSON text of a task's result."""
+    if result is None:
+        return None
+    return json.dumps(result, default=str, separators=(", ", ": "))
+
+
+def _finish_row(log: TaskLog) -> None:
+    """Write ``log``'s outcome; creates the row if only the file has its start."""
+    fields = {name: getattr(log, name) for name in ("status", "completed_at", "result", "error")}
+    if TaskLog.objects.filter(run_id=log.run_id).update(**fields):
+        return
+    task_log_import(log, event="finish")
+
+
+def task_log_finish(
+    log: TaskLog,
+    *,
+    result: Any = None,
+    error: str | BaseException | None = None,
+    status: str | None = None,
+) -> TaskLog:
+    """Record the outcome of ``log``: failed when ``error`` is given, else completed.
+
+    ``error`` may be an exception (sanitised here) or an already safe text.
+    When the database is down the outcome goes to the fallback file.
+    """
+    if isinstance(error, BaseException):
+        error = error_sanitise(error)
+    log.status = status or (TaskLog.Status.FAILED if error else TaskLog.Status.COMPLETED)
+    log.completed_at = timezone.now()
+    log.result = _result_text(result)
+    log.error = error or None
+    try:
+        _refresh_connection()
+        _finish_row(log)
+    except DATABASE_DOWN_ERRORS:
+        fallback_record(log, event="finish")
+    return log
+
+
+def _origin(exc: BaseException) -> str:
+    """``file:line in function`` where ``exc`` was raised, for the server log."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown location"
+    frame = frames[-1]
+    try:
+        filename = str(Path(frame.filename).relative_to(settings.BASE_DIR))
+    except ValueError:
+        filename = Path(frame.filename).name
+    return f"{filename}:{frame.lineno} in {frame.name}"
+
+
+class _Heartbeat:
+    """Refreshes a running log's ``heartbeat_at`` from a side thread."""
+
+    def __init__(self, log: TaskLog) -> None:
+        self._run_id = log.run_id if log.pk is not None else None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        if self._run_id is not None:
+            self._thread = threading.Thread(
+                target=self._beat, name=f"heartbeat-{self._run_id}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(settings.TASK_HEARTBEAT_SECONDS):
+                try:
+                    TaskLog.objects.filter(
+                        run_id=self._run_id, status=TaskLog.Status.RUNNING
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("Heartbeat of task run %s not written", self._run_id)
+                    connection.close()
+        finally:
+            connection.close()
+
+
+def _run(log: TaskLog, definition: TaskDefinition) -> TaskLog:
+    """Run ``definition`` for the started ``log`` and record the outcome."""
+    with _Heartbeat(log):
+        try:
+            result = definition.func()
+        except KeyboardInterrupt:
+            task_log_finish(
+                log, error="Interrupted by a signal", status=TaskLog.Status.INTERRUPTED
+            )
+            raise
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task never breaks its caller
+            error = error_sanitise(exc)
+            logger.error(
+                "Task %s run %s failed at %s: %s", log.task_type, log.run_id, _origin(exc), error
+            )
+            task_log_finish(log, error=error)
+        else:
+            task_log_finish(log, result=result)
+            logger.info("Task %s run %s completed", log.task_type, log.run_id)
+    if log.status == TaskLog.Status.FAILED:
+        task_failure_alert(log)
+    return log
+
+
+def task_execute(
+    *, task_id: str, trigger: str = "manual", scheduled_for: datetime | None = None
+) -> TaskLog:
+    """Run ``task_id`` now, synchronously, and return its finished log.
+
+    Raises NotFound for an unknown task and Conflict as ``task_log_start``
+    does; the task's own exceptions never escape (the log says ``failed``).
+    """
+    definition = _definition(task_id)
+    _refresh_connection()
+    try:
+        log = task_log_start(task_id=task_id, trigger=trigger, scheduled_for=scheduled_for)
+    except DATABASE_DOWN_ERRORS:
+        log = _new_log(definition, trigger=trigger, scheduled_for=scheduled_for)
+        fallback_record(log, event="start")
+    return _run(log, definition)
+
+
+def _run_in_thread(log: TaskLog, definition: TaskDefinition) -> None:
+    """Thread body of a background run; closes the thread's DB connection."""
+    try:
+        _run(log, definition)
+    finally:
+        connection.close()
+        with _BACKGROUND_LOCK:
+            _BACKGROUND.discard(threading.current_thread())
+
+
+def task_start_background(*, task_id: str) -> TaskLog:
+    """Start a manual run of ``task_id`` in a background thread; returns its log.
+
+    The log is created before returning, so NotFound and Conflict reach the
+    caller; the run itself goes on in the thread.
+    """
+    definition = _definition(task_id)
+    log = task_log_start(task_id=task_id, trigger=TaskLog.Trigger.MANUAL)
+    thread = threading.Thread(
+        target=_run_in_thread, args=(log, definition), name=f"task-{task_id}", daemon=True
+    )
+    with _BACKGROUND_LOCK:
+        _BACKGROUND.add(thread)
+    thread.start()
+    return log
+
+
+def task_background_wait(*, timeout: float | None = None) -> bool:
+    """Wait for background runs of this process; True when none is left."""
+    with _BACKGROUND_LOCK:
+        threads = list(_BACKGROUND)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for thread in threads:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        thread.join(remaining)
+    with _BACKGROUND_LOCK:
+        return not any(thread.is_alive() for thread in _BACKGROUND)
