@@ -1,1 +1,14 @@
-urlpatterns = []
+"""Discovery routes under ``/api/v1/``: health, info, schema, docs."""
+
+from django.urls import path
+
+from autom8_site import views
+
+app_name = "discovery"
+
+urlpatterns = [
+    path("health", views.HealthView.as_view(), name="health"),
+    path("info", views.InfoView.as_view(), name="info"),
+    path("schema", views.SchemaView.as_view(), name="schema"),
+    path("docs/", views.DocsView.as_view(), name="docs"),
+]

@@ -1,0 +1,113 @@
+"""Dependency checks behind ``/api/v1/health``: database, cache, scheduler.
+
+Each check answers one word and never raises: a health endpoint that
+crashes when a dependency is down tells the operator nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.core.cache import caches
+from django.db import DatabaseError, connections, transaction
+
+from tasks.selectors import scheduler_state
+
+logger = logging.getLogger("autom8.health")
+
+OK = "ok"
+DOWN = "down"
+HEALTHY = "healthy"
+DEGRADED = "degraded"
+UNHEALTHY = "unhealthy"
+
+# Longest a PostgreSQL ``SELECT 1`` may take before the database counts as
+# down; connecting is bounded by DB_CONNECT_TIMEOUT in the settings.
+STATEMENT_TIMEOUT_MS = 2000
+
+
+@dataclass(frozen=True)
+class Health:
+    """The outcome of every check and the overall status they imply."""
+
+    database: str
+    cache: str
+    scheduler: str
+
+    @property
+    def status(self) -> str:
+        """``unhealthy`` without a database, ``degraded`` if anything else is off."""
+        if self.database != OK:
+            return UNHEALTHY
+        if self.cache != OK or self.scheduler != OK:
+            return DEGRADED
+        return HEALTHY
+
+
+def database_check(*, alias: str = "default") -> str:
+    """``ok`` when a real ``SELECT 1`` answers, else ``down``."""
+    try:
+        row = _select_one(connections[alias])
+    except DatabaseError:
+        logger.warning("Health check: database %r is unreachable", alias, exc_info=True)
+        return DOWN
+    return OK if row == (1,) else DOWN
+
+
+def _select_one(connection) -> tuple | None:
+    if connection.vendor != "postgresql":
+        # No transaction on SQLite: its IMMEDIATE mode would take the write
+        # lock for a read, and a WAL reader never waits for writers.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone()
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
+        cursor.execute("SELECT 1")
+        return cursor.fetchone()
+
+
+def cache_check(*, alias: str = "default") -> str:
+    """``ok`` when a unique value written to the cache reads back, else ``down``.
+
+    django-redis is configured to swallow connection errors, so a failed
+    write is only visible as a value that does not come back.
+    """
+    cache = caches[alias]
+    key = f"health-check:{uuid.uuid4().hex}"
+    token = uuid.uuid4().hex
+    try:
+        cache.set(key, token, timeout=10)
+        found = cache.get(key)
+        cache.delete(key)
+    except Exception:  # noqa: BLE001 - any backend failure means "down"
+        logger.warning("Health check: cache %r is unreachable", alias, exc_info=True)
+        return DOWN
+    return OK if found == token else DOWN
+
+
+def scheduler_check(*, database: str) -> str:
+    """The scheduler's heartbeat state: ``ok``, ``stale`` or ``not_running``.
+
+    Leadership and heartbeat live in the database, so without one no leader
+    can be confirmed: the scheduler then counts as ``not_running``.
+    """
+    if database != OK:
+        return "not_running"
+    try:
+        return scheduler_state().health
+    except DatabaseError:
+        logger.warning("Health check: scheduler state unreadable", exc_info=True)
+        return "not_running"
+
+
+def system_health() -> Health:
+    """Run every check once."""
+    database = database_check()
+    return Health(
+        database=database,
+        cache=cache_check(),
+        scheduler=scheduler_check(database=database),
+    )
