@@ -6,3 +6,7 @@ class TasksConfig(AppConfig):
 
     name = "tasks"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Register the built-in tasks."""
+        import tasks.builtin  # noqa: F401

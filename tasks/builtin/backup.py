@@ -1,0 +1,321 @@
+"""The ``backup`` task and the restore it pairs with.
+
+A backup is a consistent snapshot of the database, gzip-compressed into
+``BACKUP_DIR`` beside a JSON manifest holding its size and SHA-256:
+
+- SQLite: the sqlite3 online backup API (a page-level copy, consistent
+  while other processes write);
+- PostgreSQL: ``pg_dump`` (plain SQL, one snapshot) when it is on PATH, else
+  Django's ``dumpdata``.
+
+Each method copies stored column values, so encrypted columns (the
+contacts' ``*_encrypted`` fields) stay ciphertext in the backup.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from tasks.registry import register
+
+PREFIX = "autom8-backup-"
+MANIFEST_SUFFIX = ".manifest.json"
+_CHUNK = 1 << 20
+_EXTENSIONS = {"sqlite": ".sqlite3.gz", "pg_dump": ".sql.gz", "dumpdata": ".json.gz"}
+# dumpdata leaves out rows that migrate recreates with other ids.
+_DUMPDATA_EXCLUDE = ["contenttypes", "auth.permission"]
+
+
+class BackupRefused(Exception):
+    """A backup file that must not be restored; the message says why."""
+
+
+@register("backup", name="Daily Backup", schedule="0 2 * * *")
+def daily_backup() -> dict:
+    """Snapshot the database into ``BACKUP_DIR`` and prune old backups."""
+    return backup_create()
+
+
+def _method() -> str:
+    """How this database is backed up: sqlite, pg_dump or dumpdata."""
+    if connection.vendor == "sqlite":
+        return "sqlite"
+    if connection.vendor == "postgresql" and shutil.which("pg_dump"):
+        return "pg_dump"
+    return "dumpdata"
+
+
+def _pg_env() -> dict[str, str]:
+    """Environment for pg_dump/psql: password never on the command line."""
+    env = dict(os.environ)
+    cfg = connection.settings_dict
+    if cfg.get("PASSWORD"):
+        env["PGPASSWORD"] = str(cfg["PASSWORD"])
+    env["PGCONNECT_TIMEOUT"] = str(cfg.get("OPTIONS", {}).get("connect_timeout", 10))
+    return env
+
+
+def _pg_args() -> list[str]:
+    """Connection arguments for pg_dump/psql from the Django settings."""
+    cfg = connection.settings_dict
+    args = []
+    for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
+        if cfg.get(key):
+            args += [flag, str(cfg[key])]
+    return [*args, "--dbname", str(cfg["NAME"])]
+
+
+def _sqlite_snapshot(target: Path) -> None:
+    """Copy the live SQLite database into ``target`` with the backup API."""
+    source = sqlite3.connect(f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True)
+    copy = sqlite3.connect(target)
+    try:
+        with copy:
+            source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+
+
+def _gzip_file(source: Path, target: Path) -> None:
+    """Compress ``source`` into ``target``."""
+    with open(source, "rb") as raw, gzip.open(target, "wb") as packed:
+        shutil.copyfileobj(raw, packed, _CHUNK)
+
+
+def _pg_dump_into(target: Path) -> None:
+    """Stream ``pg_dump`` (plain SQL with DROP ... IF EXISTS) into ``target`` gzipped."""
+    cmd = ["pg_dump", "--format=plain", "--no-owner", "--no-privileges", "--clean", "--if-exists"]
+    with gzip.open(target, "wb") as packed, tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [*cmd, *_pg_args()], stdout=subprocess.PIPE, stderr=errors, env=_pg_env()
+        )
+        shutil.copyfileobj(process.stdout, packed, _CHUNK)
+        if process.wait() != 0:
+            errors.seek(0)
+            last = errors.read().decode(errors="replace").strip().splitlines()[-1:]
+            raise RuntimeError(f"pg_dump failed: {' '.join(last) or 'no message'}")
+
+
+def _dumpdata_into(target: Path) -> None:
+    """Write Django's ``dumpdata`` of every app into ``target`` gzipped."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "dump.json"
+        call_command(
+            "dumpdata",
+            natural_foreign=True,
+            natural_primary=True,
+            exclude=_DUMPDATA_EXCLUDE,
+            output=str(plain),
+            verbosity=0,
+        )
+        _gzip_file(plain, target)
+
+
+def _file_digest(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    """Flush a written file to disk."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def backup_files(*, directory: Path | None = None) -> list[Path]:
+    """Backups in ``BACKUP_DIR``, newest first (names sort by time)."""
+    directory = Path(directory or settings.BACKUP_DIR)
+    if not directory.is_dir():
+        return []
+    found = [
+        path
+        for path in directory.glob(f"{PREFIX}*.gz")
+        if path.is_file() and not path.name.endswith(".part")
+    ]
+    return sorted(found, key=lambda path: path.name, reverse=True)
+
+
+def backup_prune(*, keep: int | None = None) -> int:
+    """Delete backups (and manifests) beyond the newest ``keep``; returns how many."""
+    keep = settings.BACKUP_KEEP if keep is None else keep
+    removed = 0
+    for path in backup_files()[keep:]:
+        Path(f"{path}{MANIFEST_SUFFIX}").unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def backup_create() -> dict:
+    """Write a new backup and its manifest; returns file, size, sha256, method."""
+    directory = Path(settings.BACKUP_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    method = _method()
+    created = timezone.now()
+    name = f"{PREFIX}{created:%Y%m%dT%H%M%S%fZ}{_EXTENSIONS[method]}"
+    final = directory / name
+    partial = directory / f"{name}.part"
+    try:
+        if method == "sqlite":
+            with tempfile.TemporaryDirectory(dir=directory) as tmp:
+                snapshot = Path(tmp) / "snapshot.sqlite3"
+                _sqlite_snapshot(snapshot)
+                _gzip_file(snapshot, partial)
+        elif method == "pg_dump":
+            _pg_dump_into(partial)
+        else:
+            _dumpdata_into(partial)
+        _fsync(partial)
+        partial.rename(final)
+    finally:
+        partial.unlink(missing_ok=True)
+    manifest = {
+        "file": name,
+        "size": final.stat().st_size,
+        "sha256": _file_digest(final),
+        "method": method,
+        "vendor": connection.vendor,
+        "created_at": created.isoformat(),
+    }
+    manifest_path = Path(f"{final}{MANIFEST_SUFFIX}")
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    _fsync(manifest_path)
+    removed = backup_prune()
+    return {
+        "file": name,
+        "size": manifest["size"],
+        "sha256": manifest["sha256"],
+        "method": method,
+        "pruned": removed,
+    }
+
+
+def _manifest_of(path: Path) -> dict:
+    """The manifest beside backup ``path``. Raises BackupRefused."""
+    manifest_path = Path(f"{path}{MANIFEST_SUFFIX}")
+    if not manifest_path.is_file():
+        raise BackupRefused(f"No manifest {manifest_path.name} beside the backup")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        size, sha256, method = int(manifest["size"]), str(manifest["sha256"]), manifest["method"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackupRefused(f"Manifest {manifest_path.name} is unreadable") from exc
+    if method not in _EXTENSIONS:
+        raise BackupRefused(f"Unknown backup method {method!r} in the manifest")
+    return {**manifest, "size": size, "sha256": sha256}
+
+
+def backup_verify(*, path: Path) -> dict:
+    """The manifest of ``path`` once size and SHA-256 match. Raises BackupRefused."""
+    path = Path(path)
+    if path.name.endswith(MANIFEST_SUFFIX):
+        path = path.with_name(path.name[: -len(MANIFEST_SUFFIX)])
+    if not path.is_file():
+        raise BackupRefused(f"Backup file {path.name} does not exist")
+    manifest = _manifest_of(path)
+    size = path.stat().st_size
+    if size != manifest["size"]:
+        raise BackupRefused(
+            f"Backup {path.name} is truncated or altered: {size} bytes, manifest says "
+            f"{manifest['size']}"
+        )
+    if _file_digest(path) != manifest["sha256"]:
+        raise BackupRefused(f"Backup {path.name} is corrupt: SHA-256 does not match the manifest")
+    return {**manifest, "path": path}
+
+
+@contextmanager
+def _unpacked(path: Path, directory: Path) -> Iterator[Path]:
+    """The decompressed backup as a temporary file. Raises BackupRefused."""
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        plain = Path(tmp) / "restore"
+        try:
+            with gzip.open(path, "rb") as packed, open(plain, "wb") as raw:
+                shutil.copyfileobj(packed, raw, _CHUNK)
+        except (OSError, EOFError) as exc:
+            raise BackupRefused(f"Backup {path.name} is not a complete gzip file") from exc
+        yield plain
+
+
+def _restore_sqlite(plain: Path) -> None:
+    """Replace the live SQLite database with the snapshot ``plain``."""
+    snapshot = sqlite3.connect(plain)
+    try:
+        if snapshot.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupRefused("The SQLite snapshot fails its integrity check")
+        connections.close_all()
+        live = sqlite3.connect(connection.settings_dict["NAME"], timeout=30)
+        try:
+            snapshot.backup(live)
+        finally:
+            live.close()
+    finally:
+        snapshot.close()
+
+
+def _restore_pg_dump(plain: Path) -> None:
+    """Run the SQL dump ``plain`` through psql in one transaction."""
+    psql = shutil.which("psql")
+    if psql is None:
+        raise BackupRefused("psql is not on PATH; it is needed to restore a pg_dump backup")
+    connections.close_all()
+    env = {**_pg_env(), "PGOPTIONS": "-c lock_timeout=30s"}
+    cmd = [psql, "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", "-f", str(plain)]
+    done = subprocess.run(
+        [*cmd, *_pg_args()], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or ["no message"]
+        raise RuntimeError(f"psql failed: {last[0]}")
+
+
+def _restore_dumpdata(plain: Path) -> None:
+    """Empty the database and load the ``dumpdata`` file, all or nothing."""
+    with transaction.atomic():
+        call_command("flush", interactive=False, verbosity=0)
+        call_command("loaddata", str(plain), verbosity=0)
+
+
+def backup_restore(*, path: Path) -> dict:
+    """Restore the database from backup ``path`` after verifying it.
+
+    Raises BackupRefused, before touching the database, when the file is
+    missing, corrupt, truncated, or a snapshot of another database engine
+    (``dumpdata`` backups are portable between engines).
+    """
+    manifest = backup_verify(path=path)
+    portable = manifest["method"] == "dumpdata"
+    if not portable and manifest.get("vendor") != connection.vendor:
+        raise BackupRefused(
+            f"Backup is of a {manifest.get('vendor')} database; this one is {connection.vendor}"
+        )
+    directory = Path(settings.BACKUP_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _unpacked(manifest["path"], directory) as plain:
+        if manifest["method"] == "sqlite":
+            _restore_sqlite(plain)
+        elif manifest["method"] == "pg_dump":
+            _restore_pg_dump(plain)
+        else:
+            _restore_dumpdata(plain)
+    return {"file": manifest["file"], "method": manifest["method"], "sha256": manifest["sha256"]}
