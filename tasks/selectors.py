@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from tasks.models import SchedulerLease
+from contract.errors import Invalid
+from tasks import registry
+from tasks.models import SchedulerLease, Task, TaskLog
+from tasks.scheduler.cron import schedule_next_run, schedule_trigger
 
 LEASE_NAME = "scheduler"
 
@@ -27,6 +31,16 @@ class SchedulerState:
         return self.health == "ok"
 
 
+@dataclass(frozen=True)
+class TaskOverview:
+    """A task with its last run, its next fire and its trigger's description."""
+
+    task: Task
+    last_log: TaskLog | None
+    next_run: datetime | None
+    trigger: str
+
+
 def scheduler_state(*, now: datetime | None = None) -> SchedulerState:
     """The scheduler's state from the lease row.
 
@@ -42,3 +56,82 @@ def scheduler_state(*, now: datetime | None = None) -> SchedulerState:
     if age <= timedelta(seconds=settings.SCHEDULER_LEASE_SECONDS):
         return SchedulerState(health="ok", leader=lease.owner, heartbeat_at=lease.heartbeat_at)
     return SchedulerState(health="stale", leader=None, heartbeat_at=None)
+
+
+def task_list(*, now: datetime | None = None) -> list[TaskOverview]:
+    """Every registered task, ordered by id, in three queries at most.
+
+    A registered task without a row yet (a fresh database before the
+    scheduler first started) is shown with its registry defaults, unsaved.
+    """
+    return _overviews(registry.all_definitions(), now=now or timezone.now())
+
+
+def task_get(*, task_id: str, now: datetime | None = None) -> TaskOverview | None:
+    """The registered task with this id, or None."""
+    definition = registry.get_definition(task_id)
+    if definition is None:
+        return None
+    return _overviews([definition], now=now or timezone.now())[0]
+
+
+def task_log_list(
+    *, task_type: str | None = None, status: str | None = None, limit: int = 50
+) -> list[TaskLog]:
+    """The newest ``limit`` task logs, optionally of one task type and status."""
+    logs = TaskLog.objects.all()
+    if task_type:
+        logs = logs.filter(task_type=task_type)
+    if status:
+        logs = logs.filter(status=status)
+    return list(logs.order_by("-started_at", "-id")[:limit])
+
+
+def task_log_stats() -> dict[str, int]:
+    """Counts of all task logs, in total and per status, in one query."""
+    return TaskLog.objects.aggregate(
+        total=Count("id"),
+        completed=Count("id", filter=Q(status=TaskLog.Status.COMPLETED)),
+        failed=Count("id", filter=Q(status=TaskLog.Status.FAILED)),
+        running=Count("id", filter=Q(status=TaskLog.Status.RUNNING)),
+        interrupted=Count("id", filter=Q(status=TaskLog.Status.INTERRUPTED)),
+    )
+
+
+def _overviews(definitions: list, *, now: datetime) -> list[TaskOverview]:
+    ids = [definition.id for definition in definitions]
+    rows = {task.pk: task for task in Task.objects.filter(pk__in=ids)}
+    newest = (
+        TaskLog.objects.filter(task_type=OuterRef("task_type"))
+        .order_by("-started_at", "-id")
+        .values("id")[:1]
+    )
+    last_logs = {
+        log.task_type: log
+        for log in TaskLog.objects.filter(task_type__in=ids, id=Subquery(newest))
+    }
+    overviews = []
+    for definition in definitions:
+        task = rows.get(definition.id) or Task(
+            id=definition.id, name=definition.name, schedule=definition.default_schedule
+        )
+        next_run, trigger = _fire_plan(task, now=now)
+        overviews.append(
+            TaskOverview(
+                task=task,
+                last_log=last_logs.get(definition.id),
+                next_run=next_run,
+                trigger=trigger,
+            )
+        )
+    return overviews
+
+
+def _fire_plan(task: Task, *, now: datetime) -> tuple[datetime | None, str]:
+    """The next fire (None when disabled) and the trigger's description."""
+    try:
+        trigger = str(schedule_trigger(task.schedule))
+        next_run = schedule_next_run(task.schedule, now=now) if task.is_enabled else None
+    except Invalid:  # a schedule edited outside the API; the scheduler skips it too
+        return None, "invalid"
+    return next_run, trigger

@@ -1,0 +1,1 @@
+"""The scheduler process: cron schedules, leader election, the run loop."""

@@ -1,0 +1,124 @@
+"""Task schedules: standard cron expressions turned into APScheduler triggers.
+
+A schedule has the five crontab fields (minute, hour, day of month, month,
+day of week). Day-of-week numbers follow crontab (0 and 7 are Sunday), not
+APScheduler 3's own numbering (0 is Monday), so ``0 2 * * 0`` runs on
+Sundays as an operator expects. With ``SCHEDULER_ALLOW_SECONDS`` a leading
+sixth field for seconds is accepted too (``*/1 * * * * *``); it exists for
+tests and demonstrations that cannot wait for minute boundaries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from django.conf import settings
+from django.utils import timezone as django_timezone
+
+from contract.errors import Invalid
+
+MAX_SCHEDULE_LENGTH = 100
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_DAY_NUMBERS = {name: number for number, name in enumerate(_DAY_NAMES)}
+_ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def schedule_timezone() -> tzinfo:
+    """The zone every schedule is read in: ``settings.TIME_ZONE``."""
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def schedule_normalise(schedule: object) -> str:
+    """The schedule with single spaces between fields.
+
+    Raises Invalid (field ``schedule``) when it is not a cron expression the
+    scheduler can run, or when it can never fire (``0 0 31 2 *``).
+    """
+    if not isinstance(schedule, str) or not schedule.strip():
+        raise Invalid("schedule must be a cron expression such as '*/5 * * * *'", field="schedule")
+    normalised = " ".join(schedule.split())
+    if len(normalised) > MAX_SCHEDULE_LENGTH:
+        raise Invalid(
+            f"schedule must be at most {MAX_SCHEDULE_LENGTH} characters", field="schedule"
+        )
+    trigger = schedule_trigger(normalised)
+    if trigger.get_next_fire_time(None, django_timezone.now()) is None:
+        raise Invalid(f"schedule '{normalised}' never fires", field="schedule")
+    return normalised
+
+
+def schedule_trigger(schedule: str, *, tz: tzinfo | None = None) -> CronTrigger:
+    """The APScheduler trigger of a schedule. Raises Invalid when malformed."""
+    fields = schedule.split()
+    allowed = (5, 6) if settings.SCHEDULER_ALLOW_SECONDS else (5,)
+    if len(fields) not in allowed:
+        expected = " or ".join(str(n) for n in allowed)
+        raise Invalid(
+            f"schedule must have {expected} fields, got {len(fields)}: '{schedule}'",
+            field="schedule",
+        )
+    second = fields.pop(0) if len(fields) == 6 else "0"
+    minute, hour, day, month, day_of_week = fields
+    try:
+        return CronTrigger(
+            second=second,
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_crontab_weekdays(day_of_week),
+            timezone=tz or schedule_timezone(),
+        )
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"schedule '{schedule}' is not a valid cron expression", field="schedule") from exc
+
+
+def schedule_next_run(schedule: str, *, now: datetime) -> datetime | None:
+    """The first fire strictly after ``now``, or None when there is none."""
+    trigger = schedule_trigger(schedule)
+    return trigger.get_next_fire_time(None, now + _ONE_MICROSECOND)
+
+
+def _crontab_weekdays(field: str) -> str:
+    """Crontab's day-of-week field as APScheduler day names."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        days.update(_weekday_part(part))
+    return ",".join(_DAY_NAMES[day] for day in sorted(days))
+
+
+def _weekday_part(part: str) -> set[int]:
+    """The crontab day numbers (0 is Sunday) one comma-separated part names."""
+    span, _, step_text = part.partition("/")
+    step = _weekday_number(step_text, allow_names=False) if step_text else 1
+    if step < 1:
+        raise ValueError(f"bad day-of-week step in {part!r}")
+    if span == "*":
+        first, last = 0, 6
+    elif "-" in span:
+        start, _, end = span.partition("-")
+        first, last = _weekday_number(start), _weekday_number(end)
+        if last == 0 and first > 0:  # "5-7", "fri-sun": Sunday ends the week
+            last = 7
+    else:
+        first = _weekday_number(span)
+        last = 6 if step_text else first
+    if first > last:
+        raise ValueError(f"day-of-week range {part!r} runs backwards")
+    return {day % 7 for day in range(first, last + 1, step)}
+
+
+def _weekday_number(text: str, *, allow_names: bool = True) -> int:
+    """A crontab day number (7 becomes 0) or a three-letter day name."""
+    text = text.strip()
+    if allow_names and text in _DAY_NUMBERS:
+        return _DAY_NUMBERS[text]
+    if not text.isdigit() or int(text) > 7:
+        raise ValueError(f"bad day of week {text!r}")
+    number = int(text)
+    return number if not allow_names else number % 7
+

@@ -1,0 +1,201 @@
+"""§5 endpoints: tasks, the scheduler and task logs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contract.errors import NotFound
+from contract.tasks import (
+    parse_schedule_payload,
+    parse_task_log_query,
+    parse_toggle_payload,
+    scheduler_job_action_body,
+    scheduler_job_to_dict,
+    scheduler_status_body,
+    task_list_body,
+    task_log_list_body,
+    task_log_stats_body,
+    task_run_body,
+    task_to_dict,
+    task_toggle_body,
+)
+from security.deprecation import deprecated
+from tasks.selectors import (
+    TaskOverview,
+    scheduler_state,
+    task_get,
+    task_list,
+    task_log_list,
+    task_log_stats,
+)
+from tasks.services.catalog import task_reschedule, task_toggle
+from tasks.services.execution import task_start_background
+
+
+
+class IsAdminRole(BasePermission):
+    """The contract's ``admin`` role: a staff user."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+
+_ADMIN = [IsAuthenticated, IsAdminRole]
+_TASK_ID = OpenApiParameter("task_id", OpenApiTypes.STR, OpenApiParameter.PATH)
+_LOG_QUERY = [
+    OpenApiParameter("task_type", OpenApiTypes.STR, description="only this task's runs"),
+    OpenApiParameter(
+        "status", OpenApiTypes.STR, enum=["running", "completed", "failed", "interrupted"]
+    ),
+    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 500, default 50"),
+]
+
+
+def _task_body(overview: TaskOverview) -> dict:
+    return task_to_dict(overview.task, last_log=overview.last_log, next_run=overview.next_run)
+
+
+def _task_or_404(task_id: str) -> TaskOverview:
+    overview = task_get(task_id=task_id)
+    if overview is None:
+        raise NotFound(f"Task '{task_id}' not found")
+    return overview
+
+
+class TaskListView(APIView):
+    """Every task with its schedule, switch, last and next run."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(task_list_body([_task_body(overview) for overview in task_list()]))
+
+
+class TaskDetailView(APIView):
+    """One task."""
+
+    @extend_schema(parameters=[_TASK_ID], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, task_id: str) -> Response:
+        return Response(_task_body(_task_or_404(task_id)))
+
+
+class TaskRunView(APIView):
+    """Start a task now, in the background (admin)."""
+
+    permission_classes = _ADMIN
+
+    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, task_id: str) -> Response:
+        task_log = task_start_background(task_id=task_id)
+        return Response(task_run_body(task_id, task_log))
+
+
+class TaskToggleView(APIView):
+    """Switch a task on or off (admin)."""
+
+    permission_classes = _ADMIN
+
+    @extend_schema(
+        parameters=[_TASK_ID], request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+    )
+    def put(self, request: Request, task_id: str) -> Response:
+        task = task_toggle(task_id=task_id, enabled=parse_toggle_payload(request.data))
+        return Response(task_toggle_body(task))
+
+
+class TaskScheduleView(APIView):
+    """Give a task a new cron schedule (admin)."""
+
+    permission_classes = _ADMIN
+
+    @extend_schema(
+        parameters=[_TASK_ID], request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+    )
+    def put(self, request: Request, task_id: str) -> Response:
+        task_reschedule(task_id=task_id, schedule=parse_schedule_payload(request.data))
+        return Response(_task_body(_task_or_404(task_id)))
+
+
+class SchedulerStatusView(APIView):
+    """Whether a scheduler leads, since when it beat, and its jobs."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        state = scheduler_state()
+        jobs = [
+            scheduler_job_to_dict(o.task, next_run=o.next_run, trigger=o.trigger)
+            for o in task_list()
+        ]
+        return Response(
+            scheduler_status_body(
+                running=state.running,
+                leader=state.leader,
+                heartbeat_at=state.heartbeat_at,
+                jobs=jobs,
+            )
+        )
+
+
+class SchedulerJobRunView(APIView):
+    """Trigger a job now: the same as running its task (admin)."""
+
+    permission_classes = _ADMIN
+
+    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, task_id: str) -> Response:
+        task_start_background(task_id=task_id)
+        return Response(scheduler_job_action_body(task_id, "triggered"))
+
+
+class SchedulerJobPauseView(APIView):
+    """Pause a job: the same as disabling its task (admin)."""
+
+    permission_classes = _ADMIN
+
+    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, task_id: str) -> Response:
+        task_toggle(task_id=task_id, enabled=False)
+        return Response(scheduler_job_action_body(task_id, "paused"))
+
+
+class SchedulerJobResumeView(APIView):
+    """Resume a job: the same as enabling its task (admin)."""
+
+    permission_classes = _ADMIN
+
+    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, task_id: str) -> Response:
+        task_toggle(task_id=task_id, enabled=True)
+        return Response(scheduler_job_action_body(task_id, "resumed"))
+
+
+class TaskLogListView(APIView):
+    """The newest task logs, optionally of one task and status."""
+
+    @extend_schema(parameters=_LOG_QUERY, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        query = parse_task_log_query(request.query_params)
+        return Response(task_log_list_body(task_log_list(**query)))
+
+
+@deprecated(
+    sunset=date(2027, 6, 30),
+    successor="/api/v1/task_logs",
+    deprecated_on=date(2026, 1, 14),
+)
+class TaskLogLegacyListView(TaskLogListView):
+    """The old name of the task log list, kept until its sunset."""
+
+
+class TaskLogStatsView(APIView):
+    """How many runs there were, by outcome, and the success rate."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(task_log_stats_body(task_log_stats()))
