@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "security",
     "contacts",
     "tasks",
+    # Its own templates and static files (the CSP-clean API docs page).
+    "autom8_site",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +267,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "autom8_site.openapi.attach_contract_shapes",
+    ],
 }
 
 # --- rate limits ---------------------------------------------------------------

@@ -13,7 +13,8 @@ from drf_spectacular.renderers import (
     OpenApiYamlRenderer,
     OpenApiYamlRenderer2,
 )
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,6 +24,11 @@ from rest_framework.views import APIView
 from autom8_site.health import UNHEALTHY, system_health
 from contract.discovery import deprecation_notice, health_body, info_body, root_body
 from security.deprecation import deprecated_routes
+
+
+# Response bodies are documented from contract/snapshot.json by the
+# autom8_site.openapi hook.
+_OBJECT = {200: OpenApiTypes.OBJECT}
 
 
 class PublicView(APIView):
@@ -37,7 +43,7 @@ class PublicView(APIView):
 class RootView(PublicView):
     """Service name, version and a map of the main routes."""
 
-    @extend_schema(operation_id="root", summary="Service entry point")
+    @extend_schema(operation_id="root", summary="Service entry point", responses=_OBJECT)
     def get(self, request: Request) -> Response:
         return Response(root_body(version=settings.AUTOM8_VERSION))
 
@@ -46,7 +52,17 @@ class RootView(PublicView):
 class HealthView(PublicView):
     """Database, cache and scheduler checks; 503 when the database is down."""
 
-    @extend_schema(operation_id="health", summary="Health of the service and its dependencies")
+    @extend_schema(
+        operation_id="health",
+        summary="Health of the service and its dependencies",
+        responses={
+            200: OpenApiTypes.OBJECT,
+            503: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The database is unreachable: the same body, status unhealthy",
+            ),
+        },
+    )
     def get(self, request: Request) -> Response:
         health = system_health()
         body = health_body(
@@ -64,7 +80,9 @@ class HealthView(PublicView):
 class InfoView(PublicView):
     """Version, security posture and notices of deprecated routes."""
 
-    @extend_schema(operation_id="info", summary="API version, security posture, notices")
+    @extend_schema(
+        operation_id="info", summary="API version, security posture, notices", responses=_OBJECT
+    )
     def get(self, request: Request) -> Response:
         notices = [
             deprecation_notice(
@@ -119,3 +137,4 @@ class DocsView(SpectacularSwaggerSplitView):
     authentication_classes = []
     throttle_classes = []
     url_name = "discovery:schema"
+    template_name = "autom8_site/swagger_ui.html"

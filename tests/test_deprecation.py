@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
+from django.utils.http import parse_http_date
 from django.urls import path
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.permissions import AllowAny
@@ -150,3 +151,60 @@ def test_a_view_function_can_be_deprecated(rf):
     response = legacy(rf.get("/legacy"))
 
     assert response["Sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"
+
+
+@pytest.mark.django_db
+class TestTaskLogsAlias:
+    """The first deprecated route, ``/api/v1/tasklogs``, on all four channels."""
+
+    def test_answers_like_its_successor(self, user_client):
+        old = user_client.get("/api/v1/tasklogs?limit=5")
+        new = user_client.get("/api/v1/task_logs?limit=5")
+
+        assert old.status_code == new.status_code == 200
+        assert old.json() == new.json()
+
+    def test_carries_the_deprecation_headers(self, user_client):
+        response = user_client.get("/api/v1/tasklogs")
+
+        assert response["Deprecation"].startswith("@")
+        assert response["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+        assert response["Link"] == '</api/v1/task_logs>; rel="successor-version"'
+
+    def test_the_deprecation_date_is_not_after_the_sunset(self, user_client):
+        response = user_client.get("/api/v1/tasklogs")
+
+        deprecated_at = int(response["Deprecation"][1:])
+        assert deprecated_at <= parse_http_date(response["Sunset"])
+
+    def test_the_successor_has_no_deprecation_headers(self, user_client):
+        response = user_client.get("/api/v1/task_logs")
+
+        assert "Deprecation" not in response
+
+    def test_a_refused_call_carries_the_headers_too(self, api_client):
+        response = api_client.get("/api/v1/tasklogs")
+
+        assert response.status_code == 401
+        assert response["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
+
+    def test_each_call_is_logged_with_the_user(self, user_client, user, caplog):
+        caplog.set_level("WARNING", logger="autom8.deprecation")
+
+        user_client.get("/api/v1/tasklogs")
+
+        [record] = [r for r in caplog.records if r.name == "autom8.deprecation"]
+        assert (record.route, record.user) == ("/api/v1/tasklogs", user.username)
+
+    def test_is_listed_in_info_notices(self, api_client):
+        notices = api_client.get("/api/v1/info").json()["notices"]
+
+        assert notices == [
+            "GET /api/v1/tasklogs is deprecated; use /api/v1/task_logs. Sunset: 2027-06-30."
+        ]
+
+    def test_is_marked_deprecated_in_the_schema(self):
+        paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+
+        assert paths["/api/v1/tasklogs"]["get"]["deprecated"] is True
+        assert "deprecated" not in paths["/api/v1/task_logs"]["get"]

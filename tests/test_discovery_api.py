@@ -258,14 +258,6 @@ class TestInfo:
 
         assert api_client.get("/api/v1/info").json()["security"]["https_only"] is https
 
-    def test_notices_announce_the_tasklogs_deprecation(self, api_client):
-        notices = api_client.get("/api/v1/info").json()["notices"]
-
-        assert (
-            "GET /api/v1/tasklogs is deprecated; use /api/v1/task_logs. Sunset: 2027-06-30."
-            in notices
-        )
-
     @TEST_URLS
     def test_notices_list_every_deprecated_route(self, api_client):
         notices = api_client.get("/api/v1/info").json()["notices"]

@@ -1,0 +1,225 @@
+"""Representative inputs for every contract shape, full and empty.
+
+Each case calls a pure contract function on unsaved instances (no database)
+at least twice: once with every optional value present and once with every
+optional value absent. The snapshot test and ``contract_snapshot --write``
+both build the shapes from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from contacts.tests.factories import ContactFactory
+from contract import contacts as contact_contract
+from contract import discovery, errors
+from contract.snapshot import ShapeMismatch, shape_of_samples
+from contract import tasks as task_contract
+from tasks.models import Task, TaskLog
+
+MOMENT = datetime(2026, 1, 14, 10, 0, 0, 123456, tzinfo=UTC)
+LATER = datetime(2026, 1, 15, 2, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to sample one shape; ``maps`` are paths of objects with free keys."""
+
+    samples: Callable[[], list[object]]
+    maps: frozenset[str] = field(default_factory=frozenset)
+
+
+def _root() -> list[object]:
+    return [discovery.root_body(version="1.0.0")]
+
+
+def _health() -> list[object]:
+    return [
+        discovery.health_body(
+            status="healthy",
+            version="1.0.0",
+            environment="development",
+            database="ok",
+            cache="ok",
+            scheduler="ok",
+        ),
+        discovery.health_body(
+            status="unhealthy",
+            version="1.0.0",
+            environment="production",
+            database="down",
+            cache="down",
+            scheduler="not_running",
+        ),
+    ]
+
+
+def _info() -> list[object]:
+    notice = discovery.deprecation_notice(
+        methods=("GET",), path="/api/v1/old", successor="/api/v1/new", sunset=date(2027, 6, 30)
+    )
+    common = {"version": "1.0.0", "environment": "development"}
+    return [
+        discovery.info_body(
+            **common,
+            signed=True,
+            rate_limiting=True,
+            cors_enabled=True,
+            https_only=True,
+            notices=[notice],
+        ),
+        discovery.info_body(
+            **common,
+            signed=False,
+            rate_limiting=False,
+            cors_enabled=False,
+            https_only=False,
+            notices=[],
+        ),
+    ]
+
+
+def _error() -> list[object]:
+    return [errors.error_body(404, "Resource not found"), errors.NotFound().body()]
+
+
+def _error_with_details() -> list[object]:
+    return [
+        errors.error_body(400, "phone: invalid", {"phone": ["invalid"], "name": ["too short"]}),
+        errors.Invalid("name is required", field="name").body(),
+    ]
+
+
+def _contacts() -> list:
+    return [
+        ContactFactory.build(id=1, created_at=MOMENT, updated_at=LATER),
+        ContactFactory.build(id=2, email=None, created_at=MOMENT, updated_at=MOMENT),
+    ]
+
+
+def _contact() -> list[object]:
+    return [contact_contract.contact_to_dict(contact) for contact in _contacts()]
+
+
+def _contact_list() -> list[object]:
+    return [
+        contact_contract.contact_list_body(
+            _contacts(), total=5, limit=2, offset=0, next_cursor="opaque-cursor"
+        ),
+        contact_contract.contact_list_body([], total=0, limit=100, offset=0, next_cursor=None),
+    ]
+
+
+def _task(*, enabled: bool) -> Task:
+    return Task(id="backup", name="Daily Backup", schedule="0 2 * * *", is_enabled=enabled)
+
+
+def _task_log(*, finished: bool) -> TaskLog:
+    if finished:
+        return TaskLog(
+            pk=42,
+            task_type="backup",
+            task_name="Daily Backup",
+            status=TaskLog.Status.FAILED,
+            started_at=MOMENT,
+            completed_at=LATER,
+            result='{"file": "backup.sqlite3.gz"}',
+            error="disk full",
+        )
+    return TaskLog(
+        pk=43,
+        task_type="cleanup",
+        task_name="Hourly Cleanup",
+        status=TaskLog.Status.RUNNING,
+        started_at=MOMENT,
+        completed_at=None,
+        result=None,
+        error=None,
+    )
+
+
+def _task_dicts() -> list[dict]:
+    return [
+        task_contract.task_to_dict(
+            _task(enabled=True), last_log=_task_log(finished=True), next_run=LATER
+        ),
+        task_contract.task_to_dict(_task(enabled=False), last_log=None, next_run=None),
+    ]
+
+
+def _task_list() -> list[object]:
+    return [task_contract.task_list_body(_task_dicts()), task_contract.task_list_body([])]
+
+
+def _task_run() -> list[object]:
+    return [task_contract.task_run_body("cleanup", _task_log(finished=False))]
+
+
+def _task_toggle() -> list[object]:
+    return [
+        task_contract.task_toggle_body(_task(enabled=True)),
+        task_contract.task_toggle_body(_task(enabled=False)),
+    ]
+
+
+def _scheduler_status() -> list[object]:
+    jobs = [
+        task_contract.scheduler_job_to_dict(_task(enabled=True), next_run=LATER, trigger="cron"),
+        task_contract.scheduler_job_to_dict(_task(enabled=False), next_run=None, trigger="cron"),
+    ]
+    return [
+        task_contract.scheduler_status_body(
+            running=True, leader="node-1:4242", heartbeat_at=MOMENT, jobs=jobs
+        ),
+        task_contract.scheduler_status_body(running=False, leader=None, heartbeat_at=None, jobs=[]),
+    ]
+
+
+def _job_action() -> list[object]:
+    return [task_contract.scheduler_job_action_body("backup", "paused")]
+
+
+def _task_log_list() -> list[object]:
+    logs = [_task_log(finished=True), _task_log(finished=False)]
+    return [task_contract.task_log_list_body(logs), task_contract.task_log_list_body([])]
+
+
+def _task_log_stats() -> list[object]:
+    zero = {"total": 0, "completed": 0, "failed": 0, "running": 0, "interrupted": 0}
+    some = {"total": 3, "completed": 2, "failed": 1, "running": 0, "interrupted": 0}
+    return [task_contract.task_log_stats_body(some), task_contract.task_log_stats_body(zero)]
+
+
+CASES: dict[str, Case] = {
+    "root": Case(_root, maps=frozenset({"endpoints"})),
+    "health": Case(_health),
+    "info": Case(_info),
+    "error": Case(_error),
+    "error_with_details": Case(_error_with_details, maps=frozenset({"details"})),
+    "contact": Case(_contact),
+    "contact_list": Case(_contact_list),
+    "task": Case(_task_dicts),
+    "task_list": Case(_task_list),
+    "task_run": Case(_task_run),
+    "task_toggle": Case(_task_toggle),
+    "scheduler_status": Case(_scheduler_status),
+    "job_action": Case(_job_action),
+    "task_log_list": Case(_task_log_list),
+    "task_log_stats": Case(_task_log_stats),
+}
+
+
+def current_shapes() -> dict[str, object]:
+    """Every shape as the contract functions produce it now.
+
+    Raises ShapeMismatch, naming the shape, when one depends on the data.
+    """
+    shapes = {}
+    for name, case in CASES.items():
+        try:
+            shapes[name] = shape_of_samples(case.samples(), maps=case.maps)
+        except ShapeMismatch as exc:
+            raise ShapeMismatch(f"{name}: {exc}") from exc
+    return shapes

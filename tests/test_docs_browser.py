@@ -1,0 +1,145 @@
+"""The API docs and the admin, seen by a real browser on a real server.
+
+Headless Chromium loads pages from gunicorn with DEBUG off, so static files
+come through whitenoise and every response carries the site's
+``Content-Security-Policy``. Without Chromium these tests are skipped,
+unless ``AUTOM8_REQUIRE_BROWSER=1`` (CI) makes its absence a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from tests.servers import gunicorn_server
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=10000",
+    "--enable-logging=stderr",
+    "--v=0",
+)
+CSP = "default-src 'self'"
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("AUTOM8_REQUIRE_BROWSER") == "1":
+        pytest.fail("Chromium is required here: apt-get install -y chromium")
+    pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+
+
+def _dump_dom(url: str, profile: Path) -> tuple[str, str]:
+    """The DOM after scripts ran, and the browser's console log."""
+    done = subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    """gunicorn with DEBUG off over collected static files."""
+    if not Path(settings.STATIC_ROOT, "staticfiles.json").exists():
+        call_command("collectstatic", "--noinput", verbosity=0)
+    with gunicorn_server(workers=1, threads=4, DEBUG="false") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def docs(server, tmp_path_factory) -> tuple[str, str]:
+    """Swagger UI's DOM and console log, loaded once for the module."""
+    return _dump_dom(f"{server}/api/v1/docs/", tmp_path_factory.mktemp("chromium"))
+
+
+def test_docs_page_is_served_under_the_content_security_policy(server):
+    response = httpx.get(f"{server}/api/v1/docs/", timeout=10)
+
+    assert response.status_code == 200
+    assert response.headers["content-security-policy"] == CSP
+
+
+def test_swagger_ui_renders_every_operation_of_the_schema(server, docs):
+    dom, _console = docs
+    schema = httpx.get(f"{server}/api/v1/schema", timeout=10).json()
+
+    rendered = set(
+        re.findall(r'class="opblock-summary-path(?:__deprecated)?" data-path="([^"]+)"', dom)
+    )
+
+    assert "/api/v1/contacts" in rendered
+    assert set(schema["paths"]) <= rendered
+
+
+def test_swagger_ui_shows_the_tasklogs_alias_as_deprecated(docs):
+    dom, _console = docs
+
+    deprecated = re.findall(r'class="opblock-summary-path__deprecated" data-path="([^"]+)"', dom)
+
+    assert deprecated == ["/api/v1/tasklogs"]
+
+
+def test_no_script_or_style_is_blocked_by_the_policy(docs):
+    _dom, console = docs
+
+    blocked = [
+        line
+        for line in console.splitlines()
+        if "Content Security Policy" in line and ("script" in line or "style" in line)
+    ]
+
+    assert blocked == []
+
+
+def test_admin_login_loads_its_stylesheets_through_whitenoise(server):
+    page = httpx.get(f"{server}/admin/login/", timeout=10)
+    hrefs = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text)
+
+    styles = [httpx.get(f"{server}{href}", timeout=10) for href in hrefs]
+
+    assert hrefs and all(href.startswith(settings.STATIC_URL) for href in hrefs)
+    assert [(r.status_code, r.headers["content-type"].split(";")[0]) for r in styles] == [
+        (200, "text/css")
+    ] * len(hrefs)
+
+
+def test_admin_login_scripts_are_served_as_javascript(server):
+    page = httpx.get(f"{server}/admin/login/", timeout=10)
+    sources = re.findall(r'<script src="([^"]+)"', page.text)
+
+    scripts = [httpx.get(f"{server}{src}", timeout=10) for src in sources]
+
+    assert sources
+    assert [(r.status_code, "javascript" in r.headers["content-type"]) for r in scripts] == [
+        (200, True)
+    ] * len(sources)
+
+
+def test_admin_login_runs_without_a_policy_violation(server, tmp_path):
+    dom, console = _dump_dom(f"{server}/admin/login/", tmp_path)
+
+    assert 'id="login-form"' in dom
+    assert [line for line in console.splitlines() if "Content Security Policy" in line] == []
