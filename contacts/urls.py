@@ -1,1 +1,12 @@
-urlpatterns = []
+"""Contact routes under /api/v1/ (no trailing slashes)."""
+
+from django.urls import path
+
+from contacts.views import ContactDetailView, ContactListView
+
+app_name = "contacts"
+
+urlpatterns = [
+    path("contacts", ContactListView.as_view(), name="list"),
+    path("contacts/<int:contact_id>", ContactDetailView.as_view(), name="detail"),
+]
