@@ -25,9 +25,6 @@ ENDPOINTS = {
     "scheduler_status": "/api/v1/scheduler/status",
     "task_logs": "/api/v1/task_logs",
     "task_log_stats": "/api/v1/task_logs/stats",
-    "metrics": "/metrics",
-    "api_metrics": "/api/v1/metrics",
-    "system_metrics": "/api/v1/metrics/system",
     "admin": "/admin/",
 }
 

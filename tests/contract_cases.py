@@ -173,7 +173,9 @@ def _scheduler_status() -> list[object]:
         task_contract.scheduler_status_body(
             running=True, leader="node-1:4242", heartbeat_at=MOMENT, jobs=jobs
         ),
-        task_contract.scheduler_status_body(running=False, leader=None, heartbeat_at=None, jobs=[]),
+        task_contract.scheduler_status_body(
+            running=False, leader=None, heartbeat_at=None, jobs=[]
+        ),
     ]
 
 
