@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import traceback
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,9 @@ def _origin(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "unknown location"
-    frame = frames[-1]
+    # The innermost frame of project code says more than one inside a library.
+    own = [f for f in frames if "site-packages" not in f.filename]
+    frame = (own or frames)[-1]
     try:
         filename = str(Path(frame.filename).relative_to(settings.BASE_DIR))
     except ValueError:
@@ -189,9 +192,13 @@ class _Heartbeat:
 
 def _run(log: TaskLog, definition: TaskDefinition) -> TaskLog:
     """Run ``definition`` for the started ``log`` and record the outcome."""
+    # Inside a caller's transaction a savepoint keeps a task's failed query
+    # from aborting that transaction (outside one, each query autocommits).
+    isolation = transaction.atomic if connection.in_atomic_block else nullcontext
     with _Heartbeat(log):
         try:
-            result = definition.func()
+            with isolation():
+                result = definition.func()
         except KeyboardInterrupt:
             task_log_finish(
                 log, error="Interrupted by a signal", status=TaskLog.Status.INTERRUPTED
