@@ -1,0 +1,252 @@
+"""The scheduler process: elect a leader, keep its jobs in step with the Task table.
+
+Every process runs the same loop: it polls for leadership every second;
+the leader renews it every heartbeat, runs an APScheduler
+``BackgroundScheduler`` on django-apscheduler's job store and re-reads the
+``Task`` table every two seconds, so a switch or schedule changed through
+the API or the admin reaches the running scheduler within seconds. All
+processes replay the fallback log and reconcile dead runs every heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from django import db
+from django.conf import settings
+from django_apscheduler.jobstores import DjangoJobStore
+from django_apscheduler.models import DjangoJob
+
+from contract.errors import Invalid
+from tasks import registry
+from tasks.models import Task
+from tasks.scheduler.cron import schedule_timezone, schedule_trigger
+from tasks.scheduler.jobs import FireTimeExecutor, in_flight, run_scheduled_fire
+from tasks.scheduler.leader import Leadership, leadership_for_database
+from tasks.services.catalog import task_seed
+from tasks.services.fallback import fallback_replay
+from tasks.services.zombies import task_logs_reconcile
+
+logger = logging.getLogger("autom8.scheduler")
+
+POLL_SECONDS = 1.0
+SYNC_SECONDS = 2.0
+EXECUTOR_THREADS = 8
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a task's job should be: its schedule, or None when it is off."""
+
+    schedule: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How the loop ended: ``cut_off`` when a run outlived the shutdown grace."""
+
+    cut_off: bool
+
+
+class SchedulerRunner:
+    """One scheduler process: the election loop and, while leading, the jobs."""
+
+    def __init__(self, *, leadership: Leadership | None = None) -> None:
+        self.leadership = leadership or leadership_for_database()
+        self._stop = threading.Event()
+        self._scheduler: BackgroundScheduler | None = None
+        self._applied: dict[str, _Plan] = {}
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish (signal handlers call this)."""
+        self._stop.set()
+
+    def run(self) -> RunOutcome:
+        """Loop until asked to stop; then let a running task finish and step down."""
+        logger.info("Scheduler %s starting", self.leadership.identity)
+        self._guarded("task seeding", task_seed)
+        self._maintain()
+        heartbeat = settings.SCHEDULER_HEARTBEAT_SECONDS
+        next_beat = next_sync = next_maintenance = 0.0
+        while not self._stop.is_set():
+            clock = time.monotonic()
+            db.close_old_connections()
+            if not self.leadership.leading or clock >= next_beat:
+                self._elect()
+                next_beat = clock + heartbeat
+            if self._scheduler is not None and clock >= next_sync:
+                self._guarded("job sync", self._sync)
+                next_sync = clock + SYNC_SECONDS
+            if clock >= next_maintenance:
+                if next_maintenance:
+                    self._maintain()
+                next_maintenance = clock + heartbeat
+            self._stop.wait(min(POLL_SECONDS, heartbeat))
+        return self._shutdown()
+
+    def _elect(self) -> None:
+        """Claim or renew leadership; start or stop the jobs to match."""
+        leading = self.leadership.try_lead()
+        if leading and self._scheduler is None:
+            logger.info("Scheduler %s is now the leader", self.leadership.identity)
+            self._guarded("scheduler start", self._start_jobs)
+        elif not leading and self._scheduler is not None:
+            logger.warning("Scheduler %s lost leadership; stopping its jobs", self.leadership.identity)
+            self._stop_jobs()
+
+    def _start_jobs(self) -> None:
+        """Start APScheduler paused, replace every stored job, then resume."""
+        scheduler = BackgroundScheduler(
+            timezone=schedule_timezone(),
+            jobstores={"default": DjangoJobStore()},
+            executors={"default": FireTimeExecutor(max_workers=EXECUTOR_THREADS)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": settings.SCHEDULER_MISFIRE_GRACE_SECONDS,
+            },
+        )
+        scheduler.add_listener(_log_unrun_fire, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        scheduler.start(paused=True)
+        self._scheduler = scheduler
+        self._applied = {}
+        try:
+            self._sync(initial=True)
+        except Exception:
+            self._stop_jobs()
+            raise
+        scheduler.resume()
+
+    def _stop_jobs(self, *, wait: bool = False) -> None:
+        scheduler, self._scheduler = self._scheduler, None
+        self._applied = {}
+        if scheduler is None:
+            return
+        try:
+            scheduler.shutdown(wait=wait)
+        except Exception:  # noqa: BLE001 - a failing store must not block stepping down
+            logger.exception("Scheduler shutdown failed")
+
+    def _sync(self, *, initial: bool = False) -> None:
+        """Make the job store match the Task table.
+
+        At start every job is written afresh (``replace_existing``): the
+        store silently drops jobs it cannot unpickle, and jobs of tasks that
+        are unknown or off are removed. A job whose schedule did not change
+        keeps its stored next run time, so a fire missed while no leader
+        ran still happens within the misfire grace (coalesced to one run).
+        """
+        if initial:
+            task_seed()
+        plans = self._plans()
+        stored = set(DjangoJob.objects.values_list("id", flat=True))
+        for task_id in sorted(stored - {tid for tid, plan in plans.items() if plan.schedule}):
+            self._remove_job(task_id)
+        for task_id, plan in plans.items():
+            if plan.schedule is None:
+                self._applied[task_id] = plan
+                continue
+            if not initial and self._applied.get(task_id) == plan and task_id in stored:
+                continue
+            self._add_job(task_id, plan, keep_next_run=initial)
+
+    def _plans(self) -> dict[str, _Plan]:
+        """The wanted job of each registered task, from its Task row."""
+        rows = {task.pk: task for task in Task.objects.all()}
+        plans = {}
+        for definition in registry.all_definitions():
+            task = rows.get(definition.id)
+            if task is None:
+                continue
+            schedule = task.schedule if task.is_enabled else None
+            plans[definition.id] = _Plan(schedule=schedule, name=task.name)
+        return plans
+
+    def _add_job(self, task_id: str, plan: _Plan, *, keep_next_run: bool) -> None:
+        try:
+            trigger = schedule_trigger(plan.schedule, tz=schedule_timezone())
+        except Invalid:
+            logger.error("Task %s has an invalid schedule '%s'; not scheduled", task_id, plan.schedule)
+            self._remove_job(task_id)
+            self._applied[task_id] = plan
+            return
+        options = {}
+        kept = self._stored_next_run(task_id, trigger) if keep_next_run else None
+        if kept is not None:
+            options["next_run_time"] = kept
+        self._scheduler.add_job(
+            run_scheduled_fire,
+            trigger=trigger,
+            args=[task_id],
+            id=task_id,
+            name=plan.name,
+            replace_existing=True,
+            **options,
+        )
+        self._applied[task_id] = plan
+        logger.info("Task %s scheduled '%s'", task_id, plan.schedule)
+
+    def _stored_next_run(self, task_id: str, trigger):
+        """The stored job's next run time if its trigger is the same, else None."""
+        try:
+            job = self._scheduler.get_job(task_id)
+        except Exception:  # noqa: BLE001 - an unreadable pickle is simply replaced
+            return None
+        if job is None:
+            return None
+        if str(job.trigger) != str(trigger) or str(job.trigger.timezone) != str(trigger.timezone):
+            return None
+        return job.next_run_time
+
+    def _remove_job(self, task_id: str) -> None:
+        try:
+            self._scheduler.remove_job(task_id)
+        except JobLookupError:
+            return
+        logger.info("Job %s removed from the scheduler", task_id)
+
+    def _maintain(self) -> None:
+        """Import runs recorded while the database was down; mark dead runs."""
+        self._guarded("fallback log replay", fallback_replay)
+        self._guarded("run reconciliation", task_logs_reconcile)
+
+    def _guarded(self, what: str, action, *args, **kwargs) -> None:
+        """Run ``action``; log and survive any failure (a database outage)."""
+        try:
+            action(*args, **kwargs)
+        except Exception:  # noqa: BLE001 - the loop must outlive any outage
+            logger.exception("Scheduler %s failed", what)
+
+    def _shutdown(self) -> RunOutcome:
+        """Take no new fires, give a running task the grace, release leadership."""
+        logger.info("Scheduler %s stopping", self.leadership.identity)
+        if self._scheduler is not None:
+            self._guarded("pause", self._scheduler.pause)
+        finished = in_flight.wait_idle(timeout=settings.SHUTDOWN_GRACE_SECONDS)
+        if not finished:
+            logger.warning(
+                "Shutdown grace of %ss over with %s run(s) still going; they will be "
+                "marked interrupted at the next start",
+                settings.SHUTDOWN_GRACE_SECONDS,
+                in_flight.count,
+            )
+        self._stop_jobs()
+        self.leadership.release()
+        logger.info("Scheduler %s stopped", self.leadership.identity)
+        return RunOutcome(cut_off=not finished)
+
+
+def _log_unrun_fire(event) -> None:
+    """Log a fire APScheduler skipped (still running) or missed (too late)."""
+    if event.code == EVENT_JOB_MAX_INSTANCES:
+        reason = "the previous run is still going"
+    else:
+        reason = "it was later than the misfire grace"
+    logger.warning("Scheduled fire of %s skipped: %s", event.job_id, reason)

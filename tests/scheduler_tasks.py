@@ -1,0 +1,50 @@
+"""Throwaway tasks for scheduler process tests.
+
+``runscheduler --import tests.scheduler_tasks`` registers them in a scheduler
+process; a test process calls ``install()`` / ``uninstall()`` around a test.
+``tick`` returns at once, appending its process id to the file named by
+``TICK_LOG`` when set (so a test can count real executions per process);
+``slow`` runs ``SLOW_TASK_SECONDS`` (default 3).
+Their default schedule fires every second (needs ``SCHEDULER_ALLOW_SECONDS``).
+"""
+
+import os
+import time
+
+from tasks import registry
+
+EVERY_SECOND = "* * * * * *"
+
+
+def tick() -> dict:
+    """Note this execution in ``TICK_LOG`` (if set) and return."""
+    path = os.environ.get("TICK_LOG")
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        finally:
+            os.close(fd)
+    return {"tick": True}
+
+
+def slow() -> dict:
+    """Sleep ``SLOW_TASK_SECONDS`` seconds, then return."""
+    seconds = float(os.environ.get("SLOW_TASK_SECONDS", "3"))
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+def install() -> None:
+    """Register ``tick`` and ``slow``."""
+    registry.register("tick", name="Tick", schedule=EVERY_SECOND)(tick)
+    registry.register("slow", name="Slow", schedule=EVERY_SECOND)(slow)
+
+
+def uninstall() -> None:
+    """Remove ``tick`` and ``slow`` from the registry."""
+    registry.unregister("tick")
+    registry.unregister("slow")
+
+
+install()
