@@ -125,7 +125,8 @@ def contact_list(
 def _check_window(limit: int, offset: int) -> None:
     if not 1 <= limit <= CONTACT_LIST_MAX_LIMIT:
         raise Invalid(
-            f"limit must be an integer between 1 and {CONTACT_LIST_MAX_LIMIT}", field="limit"
+            f"limit must be an integer between 1 and {CONTACT_LIST_MAX_LIMIT}",
+            field="limit",
         )
     if offset < 0:
         raise Invalid("offset must be an integer, 0 or more", field="offset")
@@ -139,7 +140,9 @@ def _choice(field: str, value: str, allowed: tuple[str, ...]) -> str:
 
 def _same_as_cursor(field: str, given: str | None, from_cursor: str) -> str:
     if given is not None and given != from_cursor:
-        raise Invalid(f"{field} must match the cursor's {field} ({from_cursor})", field=field)
+        raise Invalid(
+            f"{field} must match the cursor's {field} ({from_cursor})", field=field
+        )
     return from_cursor
 
 
@@ -153,7 +156,9 @@ def _filtered(*, name: str | None, phone: str | None, email: str | None) -> Quer
         contacts = contacts.filter(phone_index=blind_index(normalise_phone(phone)))
     if email:
         normalised = normalise_email(email)
-        contacts = contacts.filter(email_index=blind_index(email_lookup_value(normalised)))
+        contacts = contacts.filter(
+            email_index=blind_index(email_lookup_value(normalised))
+        )
     return contacts
 
 
@@ -185,7 +190,9 @@ def _encode_cursor(sort: str, order: str, last: Contact) -> str:
 def _decode_cursor(raw: str) -> _Cursor:
     """The position inside a cursor. Raises Invalid naming ``cursor`` when it
     was not issued by this server (tampered, truncated, foreign)."""
-    invalid = Invalid("cursor is invalid; use meta.next_cursor as given", field="cursor")
+    invalid = Invalid(
+        "cursor is invalid; use meta.next_cursor as given", field="cursor"
+    )
     if len(raw) > CURSOR_MAX_LENGTH or has_control_characters(raw):
         raise invalid
     try:
@@ -194,7 +201,12 @@ def _decode_cursor(raw: str) -> _Cursor:
         raise invalid from exc
     if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
         raise invalid
-    sort, order, key, last_id = data.get("s"), data.get("o"), data.get("k"), data.get("i")
+    sort, order, key, last_id = (
+        data.get("s"),
+        data.get("o"),
+        data.get("k"),
+        data.get("i"),
+    )
     if sort not in CONTACT_SORT_FIELDS or order not in CONTACT_SORT_ORDERS:
         raise invalid
     if not isinstance(last_id, int):

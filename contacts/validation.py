@@ -57,8 +57,8 @@ def normalise_name(value: str | None) -> str:
 def _phone_error(region: str | None) -> Invalid:
     if region:
         message = (
-            f"Phone must be a valid number in international format, e.g. {PHONE_EXAMPLE}, "
-            f"or in the national format of {region}"
+            "Phone must be a valid number in international format, "
+            f"e.g. {PHONE_EXAMPLE}, or in the national format of {region}"
         )
     else:
         message = f"Phone must be in international format, e.g. {PHONE_EXAMPLE}"

@@ -48,7 +48,9 @@ class ContactListView(APIView):
         contact = contact_create(**parse_contact_payload(request.data, partial=False))
         location = reverse("contacts:detail", kwargs={"contact_id": contact.pk})
         return Response(
-            contact_to_dict(contact), status=status.HTTP_201_CREATED, headers={"Location": location}
+            contact_to_dict(contact),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": location},
         )
 
 

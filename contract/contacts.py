@@ -14,7 +14,16 @@ CONTACT_META_KEYS = ("total", "limit", "offset", "next_cursor")
 PAYLOAD_FIELDS = ("name", "phone", "email")
 REQUIRED_FIELDS = ("name", "phone")
 NULLABLE_FIELDS = ("email",)
-LIST_QUERY_PARAMS = ("limit", "offset", "sort", "order", "name", "phone", "email", "cursor")
+LIST_QUERY_PARAMS = (
+    "limit",
+    "offset",
+    "sort",
+    "order",
+    "name",
+    "phone",
+    "email",
+    "cursor",
+)
 _INTEGER_MESSAGES = {
     "limit": f"limit must be an integer between 1 and {CONTACT_LIST_MAX_LIMIT}",
     "offset": "offset must be an integer, 0 or more",

@@ -31,7 +31,9 @@ def _configured_keys() -> tuple[str, ...]:
         raw = raw.split(",")
     keys = tuple(key.strip() for key in raw if key and key.strip())
     if not keys:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must list at least one Fernet key")
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS must list at least one Fernet key"
+        )
     return keys
 
 
@@ -41,7 +43,9 @@ def _fernets(keys: tuple[str, ...]) -> tuple[MultiFernet, Fernet]:
     try:
         fernets = [Fernet(key.encode()) for key in keys]
     except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS holds an invalid Fernet key") from exc
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS holds an invalid Fernet key"
+        ) from exc
     return MultiFernet(fernets), fernets[0]
 
 
@@ -60,7 +64,9 @@ def decrypt(token: str) -> str:
     try:
         return multi.decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise UnreadableCiphertext("No key of FIELD_ENCRYPTION_KEYS decrypts this value") from exc
+        raise UnreadableCiphertext(
+            "No key of FIELD_ENCRYPTION_KEYS decrypts this value"
+        ) from exc
 
 
 def is_current(token: str) -> bool:
@@ -86,7 +92,9 @@ def reencrypt(token: str) -> str:
     try:
         return multi.rotate(token.encode()).decode()
     except InvalidToken as exc:
-        raise UnreadableCiphertext("No key of FIELD_ENCRYPTION_KEYS decrypts this value") from exc
+        raise UnreadableCiphertext(
+            "No key of FIELD_ENCRYPTION_KEYS decrypts this value"
+        ) from exc
 
 
 def blind_index(value: str) -> str:

@@ -1,7 +1,5 @@
 """The contacts API end to end: every route, status, header and bad input."""
 
-import json
-
 import pytest
 from django.db import connection
 
@@ -87,11 +85,14 @@ class TestContactListGet:
         assert [c["name"] for c in response.json()["contacts"]] == ["Cat", "Ben", "Ann"]
 
     def test_filters_by_name_phone_and_email(self, user_client):
-        ContactFactory(name="Amina Otieno", phone="+254712345678", email="amina@example.com")
+        ContactFactory(
+            name="Amina Otieno", phone="+254712345678", email="amina@example.com"
+        )
         ContactFactory(name="Amina Other")
 
         response = user_client.get(
-            LIST_URL, {"name": "amina", "phone": "+254712345678", "email": "AMINA@example.com"}
+            LIST_URL,
+            {"name": "amina", "phone": "+254712345678", "email": "AMINA@example.com"},
         )
 
         assert [c["name"] for c in response.json()["contacts"]] == ["Amina Otieno"]
@@ -108,7 +109,9 @@ class TestContactListGet:
             ContactFactory(name=name)
         first = user_client.get(LIST_URL, {"limit": 2}).json()
 
-        second = user_client.get(LIST_URL, {"limit": 2, "cursor": first["meta"]["next_cursor"]})
+        second = user_client.get(
+            LIST_URL, {"limit": 2, "cursor": first["meta"]["next_cursor"]}
+        )
 
         assert [c["name"] for c in second.json()["contacts"]] == ["Cat"]
         assert second.json()["meta"]["next_cursor"] is None
@@ -152,7 +155,8 @@ class TestContactListGet:
         assert_error(response, 400, field)
 
     @pytest.mark.parametrize(
-        "param", ["name", "phone", "email", "sort", "order", "limit", "offset", "cursor"]
+        "param",
+        ["name", "phone", "email", "sort", "order", "limit", "offset", "cursor"],
     )
     def test_nul_byte_in_a_parameter_is_a_bad_request(self, user_client, param):
         response = user_client.get(f"{LIST_URL}?{param}=a%00b")
@@ -191,7 +195,11 @@ class TestContactListPost:
         assert Contact.objects.count() == 0
 
     def test_values_are_normalised(self, user_client):
-        payload = {"name": "  O'Brien & Sons ", "phone": "+254 712-345-678", "email": "A@EX.COM"}
+        payload = {
+            "name": "  O'Brien & Sons ",
+            "phone": "+254 712-345-678",
+            "email": "A@EX.COM",
+        }
 
         body = user_client.post(LIST_URL, payload, format="json").json()
 
@@ -202,24 +210,37 @@ class TestContactListPost:
         )
 
     def test_email_is_optional(self, user_client):
-        response = user_client.post(LIST_URL, {"name": "Amina", "phone": "+254712345678"}, format="json")
+        response = user_client.post(
+            LIST_URL, {"name": "Amina", "phone": "+254712345678"}, format="json"
+        )
 
         assert response.json()["email"] is None
 
-    def test_national_phone_is_accepted_with_a_default_region(self, user_client, settings):
+    def test_national_phone_is_accepted_with_a_default_region(
+        self, user_client, settings
+    ):
         settings.DEFAULT_PHONE_REGION = "KE"
 
-        response = user_client.post(LIST_URL, {**VALID, "phone": "0712 345 678"}, format="json")
+        response = user_client.post(
+            LIST_URL, {**VALID, "phone": "0712 345 678"}, format="json"
+        )
 
         assert response.json()["phone"] == "+254712345678"
 
-    def test_national_phone_is_rejected_without_a_default_region(self, user_client, settings):
+    def test_national_phone_is_rejected_without_a_default_region(
+        self, user_client, settings
+    ):
         settings.DEFAULT_PHONE_REGION = None
 
-        response = user_client.post(LIST_URL, {**VALID, "phone": "0712 345 678"}, format="json")
+        response = user_client.post(
+            LIST_URL, {**VALID, "phone": "0712 345 678"}, format="json"
+        )
 
         body = assert_error(response, 400, "phone")
-        assert body["message"] == "Phone must be in international format, e.g. +254712345678"
+        assert (
+            body["message"]
+            == "Phone must be in international format, e.g. +254712345678"
+        )
 
     def test_duplicate_phone_is_a_conflict(self, user_client):
         ContactFactory(phone="+254712345678")
@@ -253,7 +274,9 @@ class TestContactListPost:
             ({**VALID, "name": None}, "name"),
         ],
     )
-    def test_invalid_field_is_a_bad_request_naming_it(self, user_client, payload, field):
+    def test_invalid_field_is_a_bad_request_naming_it(
+        self, user_client, payload, field
+    ):
         response = user_client.post(LIST_URL, payload, format="json")
 
         assert_error(response, 400, field)
@@ -266,14 +289,18 @@ class TestContactListPost:
 
         assert_error(response, 400, "name")
 
-    @pytest.mark.parametrize("body", ['{"name": "Amina", ', "not json", "", "[1, 2]", '"text"', "null"])
+    @pytest.mark.parametrize(
+        "body", ['{"name": "Amina", ', "not json", "", "[1, 2]", '"text"', "null"]
+    )
     def test_malformed_or_non_object_body_is_a_bad_request(self, user_client, body):
         response = raw_json(user_client, "post", LIST_URL, body)
 
         assert_error(response, 400)
 
     def test_form_encoded_body_is_unsupported(self, user_client):
-        response = user_client.post(LIST_URL, "name=Amina", content_type="application/x-www-form-urlencoded")
+        response = user_client.post(
+            LIST_URL, "name=Amina", content_type="application/x-www-form-urlencoded"
+        )
 
         assert_error(response, 415)
 
@@ -285,7 +312,10 @@ class TestContactDetailGet:
         response = user_client.get(detail_url(contact.pk))
 
         assert response.status_code == 200
-        assert (response.json()["id"], response.json()["email"]) == (contact.pk, "amina@example.com")
+        assert (response.json()["id"], response.json()["email"]) == (
+            contact.pk,
+            "amina@example.com",
+        )
 
     def test_missing_contact_is_not_found(self, user_client):
         response = user_client.get(detail_url(404))
@@ -316,10 +346,14 @@ class _UpdateCases:
     method = ""
 
     def send(self, client, contact_id, payload):
-        return getattr(client, self.method)(detail_url(contact_id), payload, format="json")
+        return getattr(client, self.method)(
+            detail_url(contact_id), payload, format="json"
+        )
 
     def test_only_the_fields_sent_change(self, user_client):
-        contact = ContactFactory(name="Amina", phone="+254712345678", email="a@example.com")
+        contact = ContactFactory(
+            name="Amina", phone="+254712345678", email="a@example.com"
+        )
 
         response = self.send(user_client, contact.pk, {"name": "Amina Otieno"})
 
@@ -336,7 +370,9 @@ class _UpdateCases:
 
         self.send(user_client, contact.pk, {"phone": "+254 700 000 001"})
 
-        assert user_client.get(detail_url(contact.pk)).json()["phone"] == "+254700000001"
+        assert (
+            user_client.get(detail_url(contact.pk)).json()["phone"] == "+254700000001"
+        )
 
     def test_null_email_clears_it(self, user_client):
         contact = ContactFactory(email="a@example.com")
@@ -348,7 +384,9 @@ class _UpdateCases:
     def test_admin_may_update_too(self, admin_client):
         contact = ContactFactory()
 
-        assert self.send(admin_client, contact.pk, {"name": "New Name"}).status_code == 200
+        assert (
+            self.send(admin_client, contact.pk, {"name": "New Name"}).status_code == 200
+        )
 
     def test_missing_contact_is_not_found(self, user_client):
         assert_error(self.send(user_client, 404, {"name": "Amina"}), 404)
@@ -377,7 +415,9 @@ class _UpdateCases:
     def test_malformed_json_is_a_bad_request(self, user_client):
         contact = ContactFactory()
 
-        response = raw_json(user_client, self.method, detail_url(contact.pk), '{"name": ')
+        response = raw_json(
+            user_client, self.method, detail_url(contact.pk), '{"name": '
+        )
 
         assert_error(response, 400)
 
@@ -442,7 +482,9 @@ class TestContactsMethods:
     def test_detail_route_rejects_post(self, user_client):
         contact = ContactFactory()
 
-        assert_error(user_client.post(detail_url(contact.pk), VALID, format="json"), 405)
+        assert_error(
+            user_client.post(detail_url(contact.pk), VALID, format="json"), 405
+        )
 
 
 class TestPiiAtRest:
@@ -459,5 +501,11 @@ class TestPiiAtRest:
             stored = " ".join(str(value) for row in cursor.fetchall() for value in row)
 
         assert "Amina Otieno" in stored
-        for secret in ("798765432", "254798765", "amina.otieno", "savannah", "mail.test"):
+        for secret in (
+            "798765432",
+            "254798765",
+            "amina.otieno",
+            "savannah",
+            "mail.test",
+        ):
             assert secret not in stored

@@ -60,7 +60,9 @@ class TestContactToDict:
 
 class TestContactListBody:
     def test_listing_has_contacts_and_meta(self):
-        body = contact_list_body([_contact()], total=1, limit=10, offset=0, next_cursor=None)
+        body = contact_list_body(
+            [_contact()], total=1, limit=10, offset=0, next_cursor=None
+        )
 
         assert body == {
             "contacts": [contact_to_dict(_contact())],
@@ -102,10 +104,14 @@ class TestParseContactPayload:
     def test_nothing_is_required_on_partial_update(self):
         assert parse_contact_payload({"email": None}, partial=True) == {"email": None}
 
-    @pytest.mark.parametrize("value", [5, 1.5, True, ["Amina"], {"first": "Amina"}, None])
+    @pytest.mark.parametrize(
+        "value", [5, 1.5, True, ["Amina"], {"first": "Amina"}, None]
+    )
     def test_name_must_be_a_string(self, value):
         with pytest.raises(Invalid) as caught:
-            parse_contact_payload({"name": value, "phone": "+254712345678"}, partial=False)
+            parse_contact_payload(
+                {"name": value, "phone": "+254712345678"}, partial=False
+            )
 
         assert caught.value.details == {"name": ["Name must be a string"]}
         assert "Name" in caught.value.message
@@ -134,14 +140,20 @@ class TestParseContactListQuery:
         }
 
     def test_unknown_parameters_are_ignored(self):
-        assert parse_contact_list_query({"page": "\x00", "sort": "name"}) == {"sort": "name"}
+        assert parse_contact_list_query({"page": "\x00", "sort": "name"}) == {
+            "sort": "name"
+        }
 
-    @pytest.mark.parametrize("value", ["", "abc", "-1", "+5", " 5", "1.5", "٥", "9" * 10])
+    @pytest.mark.parametrize(
+        "value", ["", "abc", "-1", "+5", " 5", "1.5", "٥", "9" * 10]
+    )
     def test_limit_must_be_a_whole_number(self, value):
         with pytest.raises(Invalid) as caught:
             parse_contact_list_query({"limit": value})
 
-        assert caught.value.details == {"limit": ["limit must be an integer between 1 and 1000"]}
+        assert caught.value.details == {
+            "limit": ["limit must be an integer between 1 and 1000"]
+        }
 
     def test_offset_must_be_a_whole_number(self):
         with pytest.raises(Invalid) as caught:
@@ -150,7 +162,8 @@ class TestParseContactListQuery:
         assert caught.value.field == "offset"
 
     @pytest.mark.parametrize(
-        "param", ["limit", "offset", "sort", "order", "name", "phone", "email", "cursor"]
+        "param",
+        ["limit", "offset", "sort", "order", "name", "phone", "email", "cursor"],
     )
     def test_nul_in_a_known_parameter_is_named(self, param):
         with pytest.raises(Invalid) as caught:
@@ -160,4 +173,6 @@ class TestParseContactListQuery:
         assert param in caught.value.message
 
     def test_phone_plus_decoded_as_a_space_is_restored(self):
-        assert parse_contact_list_query({"phone": " 254712345678"}) == {"phone": "+254712345678"}
+        assert parse_contact_list_query({"phone": " 254712345678"}) == {
+            "phone": "+254712345678"
+        }

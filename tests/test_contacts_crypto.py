@@ -21,7 +21,9 @@ NEW_KEY = Fernet.generate_key().decode()
 class _Holder:
     secret_encrypted = None
     secret_index = None
-    secret = EncryptedAttribute("secret_encrypted", index="secret_index", index_value=str.lower)
+    secret = EncryptedAttribute(
+        "secret_encrypted", index="secret_index", index_value=str.lower
+    )
 
 
 def test_encrypted_value_decrypts_to_the_original():

@@ -195,14 +195,25 @@ class TestContactListRejects:
         [
             "garbage",
             "eyJ2IjoxfQ:1abcde:zzzz",
-            signing.dumps({"v": 1, "s": "name", "o": "asc", "k": "A", "i": 1}, salt="other"),
-            signing.dumps({"v": 9, "s": "name", "o": "asc", "k": "A", "i": 1}, salt=CURSOR_SALT),
-            signing.dumps({"v": 1, "s": "phone", "o": "asc", "k": "A", "i": 1}, salt=CURSOR_SALT),
-            signing.dumps({"v": 1, "s": "name", "o": "asc", "k": 5, "i": 1}, salt=CURSOR_SALT),
             signing.dumps(
-                {"v": 1, "s": "created_at", "o": "asc", "k": "yesterday", "i": 1}, salt=CURSOR_SALT
+                {"v": 1, "s": "name", "o": "asc", "k": "A", "i": 1}, salt="other"
             ),
-            signing.dumps({"v": 1, "s": "id", "o": "asc", "k": None, "i": "1"}, salt=CURSOR_SALT),
+            signing.dumps(
+                {"v": 9, "s": "name", "o": "asc", "k": "A", "i": 1}, salt=CURSOR_SALT
+            ),
+            signing.dumps(
+                {"v": 1, "s": "phone", "o": "asc", "k": "A", "i": 1}, salt=CURSOR_SALT
+            ),
+            signing.dumps(
+                {"v": 1, "s": "name", "o": "asc", "k": 5, "i": 1}, salt=CURSOR_SALT
+            ),
+            signing.dumps(
+                {"v": 1, "s": "created_at", "o": "asc", "k": "yesterday", "i": 1},
+                salt=CURSOR_SALT,
+            ),
+            signing.dumps(
+                {"v": 1, "s": "id", "o": "asc", "k": None, "i": "1"}, salt=CURSOR_SALT
+            ),
             "x" * 600,
             "a\x00b",
         ],
@@ -250,7 +261,9 @@ class TestContactPhoneTaken:
     def test_own_phone_is_not_taken(self):
         contact = ContactFactory(phone="+254712345678")
 
-        assert contact_phone_taken(phone="+254712345678", exclude_id=contact.pk) is False
+        assert (
+            contact_phone_taken(phone="+254712345678", exclude_id=contact.pk) is False
+        )
 
 
 class TestContactSearchQ:

@@ -23,7 +23,9 @@ NEW_KEY = Fernet.generate_key().decode()
 
 class TestContactCreate:
     def test_values_are_stored_normalised(self):
-        contact = contact_create(name="  Amina Otieno ", phone="+254 712 345 678", email="A@EX.com")
+        contact = contact_create(
+            name="  Amina Otieno ", phone="+254 712 345 678", email="A@EX.com"
+        )
 
         stored = Contact.objects.get(pk=contact.pk)
         assert (stored.name, stored.phone, stored.email) == (
@@ -68,7 +70,9 @@ class TestContactCreate:
 
 class TestContactUpdate:
     def test_only_the_given_fields_change(self):
-        contact = ContactFactory(name="Amina", phone="+254712345678", email="a@example.com")
+        contact = ContactFactory(
+            name="Amina", phone="+254712345678", email="a@example.com"
+        )
 
         contact_update(contact, changes={"name": "Amina Otieno"})
 
@@ -115,7 +119,9 @@ class TestContactUpdate:
     def test_keeping_its_own_phone_is_not_a_conflict(self):
         contact = ContactFactory(phone="+254712345678")
 
-        updated = contact_update(contact, changes={"phone": "+254712345678", "name": "Bea"})
+        updated = contact_update(
+            contact, changes={"phone": "+254712345678", "name": "Bea"}
+        )
 
         assert updated.name == "Bea"
 
@@ -133,7 +139,9 @@ class TestContactUpdate:
             contact_update(contact, changes={"email": "nope"})
 
         assert caught.value.field is None
-        assert caught.value.details == {"email": ["Email must be a valid email address"]}
+        assert caught.value.details == {
+            "email": ["Email must be a valid email address"]
+        }
 
     def test_contact_deleted_meanwhile_is_not_found(self):
         contact = ContactFactory()
@@ -171,8 +179,12 @@ class TestContactRotateFieldKeys:
 
         with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
             contact_rotate_field_keys(batch_size=2)
-            tokens = list(Contact.objects.values_list("phone_encrypted", "email_encrypted"))
-            assert all(is_current(phone) and is_current(email) for phone, email in tokens)
+            tokens = list(
+                Contact.objects.values_list("phone_encrypted", "email_encrypted")
+            )
+            assert all(
+                is_current(phone) and is_current(email) for phone, email in tokens
+            )
 
     def test_contacts_read_with_only_the_new_key_after_rotation(self):
         created = _contacts_under(OLD_KEY, 3)

@@ -16,7 +16,7 @@ class TestNormaliseName:
         assert normalise_name("  Amina Otieno ") == "Amina Otieno"
 
     def test_html_special_characters_other_than_angle_brackets_stay_as_typed(self):
-        assert normalise_name("O'Brien & Sons \"Ltd\"") == "O'Brien & Sons \"Ltd\""
+        assert normalise_name('O\'Brien & Sons "Ltd"') == 'O\'Brien & Sons "Ltd"'
 
     def test_two_characters_are_enough(self):
         assert normalise_name("Al") == "Al"
@@ -25,7 +25,9 @@ class TestNormaliseName:
         with pytest.raises(Invalid) as caught:
             normalise_name("  A  ")
 
-        assert caught.value.details == {"name": ["Name must be 2 to 100 characters long"]}
+        assert caught.value.details == {
+            "name": ["Name must be 2 to 100 characters long"]
+        }
 
     def test_one_hundred_characters_are_allowed(self):
         assert normalise_name("a" * 100) == "a" * 100
@@ -37,7 +39,8 @@ class TestNormaliseName:
         assert "name" in caught.value.details
 
     @pytest.mark.parametrize(
-        "value", ["Ami\x00na", "Ami\nna", "Ami\tna", "Ami\x7fna", "Ami\x85na", "Ami\u2028na"]
+        "value",
+        ["Ami\x00na", "Ami\nna", "Ami\tna", "Ami\x7fna", "Ami\x85na", "Ami\u2028na"],
     )
     def test_control_characters_are_rejected(self, value):
         with pytest.raises(Invalid) as caught:
@@ -87,7 +90,9 @@ class TestNormalisePhone:
 
         assert normalise_phone("0712 345 678") == "+254712345678"
 
-    def test_invalid_message_with_a_default_region_names_phone_and_region(self, settings):
+    def test_invalid_message_with_a_default_region_names_phone_and_region(
+        self, settings
+    ):
         settings.DEFAULT_PHONE_REGION = "KE"
 
         with pytest.raises(Invalid) as caught:
@@ -98,7 +103,16 @@ class TestNormalisePhone:
 
     @pytest.mark.parametrize(
         "value",
-        ["", "   ", "+", "+254", "+2547123456789999", "+999123456789", "phone", "+25471234567\x00"],
+        [
+            "",
+            "   ",
+            "+",
+            "+254",
+            "+2547123456789999",
+            "+999123456789",
+            "phone",
+            "+25471234567\x00",
+        ],
     )
     def test_invalid_numbers_are_rejected_naming_phone(self, value):
         with pytest.raises(Invalid) as caught:
@@ -124,7 +138,9 @@ class TestNormalisePhone:
 
 class TestNormaliseEmail:
     def test_domain_is_lower_cased_and_local_part_kept(self):
-        assert normalise_email(" Amina.Otieno@Example.COM ") == "Amina.Otieno@example.com"
+        assert (
+            normalise_email(" Amina.Otieno@Example.COM ") == "Amina.Otieno@example.com"
+        )
 
     def test_none_stays_none(self):
         assert normalise_email(None) is None
@@ -134,13 +150,22 @@ class TestNormaliseEmail:
 
     @pytest.mark.parametrize(
         "value",
-        ["amina", "amina@", "@example.com", "a b@example.com", "a@exa\x00mple.com", "a@b@c.com"],
+        [
+            "amina",
+            "amina@",
+            "@example.com",
+            "a b@example.com",
+            "a@exa\x00mple.com",
+            "a@b@c.com",
+        ],
     )
     def test_invalid_addresses_are_rejected_naming_email(self, value):
         with pytest.raises(Invalid) as caught:
             normalise_email(value)
 
-        assert caught.value.details == {"email": ["Email must be a valid email address"]}
+        assert caught.value.details == {
+            "email": ["Email must be a valid email address"]
+        }
 
     def test_an_address_longer_than_254_characters_is_rejected(self):
         with pytest.raises(Invalid):
