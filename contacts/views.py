@@ -1,7 +1,9 @@
 """HTTP endpoints for contacts: list, create, read, update, delete."""
 
 from django.urls import reverse
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +20,45 @@ from contract.contacts import (
 )
 from contract.errors import NotFound
 
+_LIST_QUERY = [
+    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 1000, default 100"),
+    OpenApiParameter("offset", OpenApiTypes.INT, description="0 or more, default 0"),
+    OpenApiParameter(
+        "sort", OpenApiTypes.STR, enum=["id", "name", "created_at", "updated_at"]
+    ),
+    OpenApiParameter("order", OpenApiTypes.STR, enum=["asc", "desc"]),
+    OpenApiParameter(
+        "name", OpenApiTypes.STR, description="case-insensitive substring"
+    ),
+    OpenApiParameter(
+        "phone", OpenApiTypes.STR, description="exact, after normalisation"
+    ),
+    OpenApiParameter("email", OpenApiTypes.STR, description="exact, case-insensitive"),
+    OpenApiParameter(
+        "cursor", OpenApiTypes.STR, description="meta.next_cursor of a page"
+    ),
+]
+
+
+def _contact_input(name: str, *, partial: bool) -> serializers.Serializer:
+    """The request body for the docs; validation is contacts.validation's."""
+    return inline_serializer(
+        name,
+        fields={
+            "name": serializers.CharField(
+                min_length=2, max_length=100, required=not partial
+            ),
+            "phone": serializers.CharField(
+                required=not partial, help_text="E.164, e.g. +254712345678"
+            ),
+            "email": serializers.EmailField(required=False, allow_null=True),
+        },
+    )
+
+
+_CREATE_BODY = _contact_input("ContactCreateRequest", partial=False)
+_UPDATE_BODY = _contact_input("ContactUpdateRequest", partial=True)
+
 
 def _existing_contact(contact_id: int) -> Contact:
     contact = contact_get(contact_id=contact_id)
@@ -31,6 +72,11 @@ class ContactListView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        operation_id="contacts_list",
+        parameters=_LIST_QUERY,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         """A page of contacts, filtered and sorted by the query string."""
         page = contact_list(**parse_contact_list_query(request.query_params))
@@ -43,6 +89,7 @@ class ContactListView(APIView):
         )
         return Response(body)
 
+    @extend_schema(request=_CREATE_BODY, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         """Create a contact; 201 with its Location."""
         contact = contact_create(**parse_contact_payload(request.data, partial=False))
@@ -59,18 +106,22 @@ class ContactDetailView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, contact_id: int) -> Response:
         """The contact, or 404."""
         return Response(contact_to_dict(_existing_contact(contact_id)))
 
+    @extend_schema(request=_UPDATE_BODY, responses={200: OpenApiTypes.OBJECT})
     def put(self, request: Request, contact_id: int) -> Response:
         """Change the fields sent; the others keep their value."""
         return self._update(request, contact_id)
 
+    @extend_schema(request=_UPDATE_BODY, responses={200: OpenApiTypes.OBJECT})
     def patch(self, request: Request, contact_id: int) -> Response:
         """Change the fields sent; the others keep their value."""
         return self._update(request, contact_id)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, contact_id: int) -> Response:
         """Delete the contact; 204."""
         contact_delete(_existing_contact(contact_id))
