@@ -6,7 +6,8 @@ A backup is a consistent snapshot of the database, gzip-compressed into
 - SQLite: the sqlite3 online backup API (a page-level copy, consistent
   while other processes write);
 - PostgreSQL: ``pg_dump`` (plain SQL, one snapshot) when it is on PATH, else
-  Django's ``dumpdata``.
+  Django's ``dumpdata`` (XML: the JSON serializer drops microseconds);
+  restored through ``psql`` or ``flush`` + ``loaddata`` in one transaction.
 
 Each method copies stored column values, so encrypted columns (the
 contacts' ``*_encrypted`` fields) stay ciphertext in the backup.
@@ -36,7 +37,7 @@ from tasks.registry import register
 PREFIX = "autom8-backup-"
 MANIFEST_SUFFIX = ".manifest.json"
 _CHUNK = 1 << 20
-_EXTENSIONS = {"sqlite": ".sqlite3.gz", "pg_dump": ".sql.gz", "dumpdata": ".json.gz"}
+_EXTENSIONS = {"sqlite": ".sqlite3.gz", "pg_dump": ".sql.gz", "dumpdata": ".xml.gz"}
 # dumpdata leaves out rows that migrate recreates with other ids.
 _DUMPDATA_EXCLUDE = ["contenttypes", "auth.permission"]
 
@@ -115,11 +116,12 @@ def _pg_dump_into(target: Path) -> None:
 def _dumpdata_into(target: Path) -> None:
     """Write Django's ``dumpdata`` of every app into ``target`` gzipped."""
     with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "dump.json"
+        plain = Path(tmp) / "dump.xml"
+        # XML, because the JSON serializer cuts datetimes to milliseconds.
         call_command(
             "dumpdata",
+            format="xml",
             natural_foreign=True,
-            natural_primary=True,
             exclude=_DUMPDATA_EXCLUDE,
             output=str(plain),
             verbosity=0,
@@ -245,10 +247,10 @@ def backup_verify(*, path: Path) -> dict:
 
 
 @contextmanager
-def _unpacked(path: Path, directory: Path) -> Iterator[Path]:
+def _unpacked(path: Path, directory: Path, *, suffix: str) -> Iterator[Path]:
     """The decompressed backup as a temporary file. Raises BackupRefused."""
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        plain = Path(tmp) / "restore"
+        plain = Path(tmp) / f"restore{suffix}"
         try:
             with gzip.open(path, "rb") as packed, open(plain, "wb") as raw:
                 shutil.copyfileobj(packed, raw, _CHUNK)
@@ -281,9 +283,7 @@ def _restore_pg_dump(plain: Path) -> None:
     connections.close_all()
     env = {**_pg_env(), "PGOPTIONS": "-c lock_timeout=30s"}
     cmd = [psql, "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", "-f", str(plain)]
-    done = subprocess.run(
-        [*cmd, *_pg_args()], env=env, capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([*cmd, *_pg_args()], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1:] or ["no message"]
         raise RuntimeError(f"psql failed: {last[0]}")
@@ -311,7 +311,8 @@ def backup_restore(*, path: Path) -> dict:
         )
     directory = Path(settings.BACKUP_DIR)
     directory.mkdir(parents=True, exist_ok=True)
-    with _unpacked(manifest["path"], directory) as plain:
+    suffix = _EXTENSIONS[manifest["method"]].removesuffix(".gz")
+    with _unpacked(manifest["path"], directory, suffix=suffix) as plain:
         if manifest["method"] == "sqlite":
             _restore_sqlite(plain)
         elif manifest["method"] == "pg_dump":

@@ -38,9 +38,7 @@ def cleanup_run(*, now: datetime | None = None) -> dict:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.TASK_LOG_RETENTION_DAYS)
-    old_logs = TaskLog.objects.filter(started_at__lt=cutoff).exclude(
-        status=TaskLog.Status.RUNNING
-    )
+    old_logs = TaskLog.objects.filter(started_at__lt=cutoff).exclude(status=TaskLog.Status.RUNNING)
     return {
         "task_logs": _deleted(old_logs),
         "job_executions": _deleted(DjangoJobExecution.objects.filter(run_time__lt=cutoff)),

@@ -50,7 +50,9 @@ def _refresh_connection() -> None:
         close_old_connections()
 
 
-def _new_log(definition: TaskDefinition, *, trigger: str, scheduled_for: datetime | None) -> TaskLog:
+def _new_log(
+    definition: TaskDefinition, *, trigger: str, scheduled_for: datetime | None
+) -> TaskLog:
     """An unsaved running log of ``definition`` owned by this process."""
     if trigger not in TaskLog.Trigger.values:
         raise Invalid(f"Unknown trigger {trigger!r}", field="trigger")
@@ -69,16 +71,15 @@ def _new_log(definition: TaskDefinition, *, trigger: str, scheduled_for: datetim
 
 def _conflict(task_id: str, scheduled_for: datetime | None) -> Conflict:
     """The Conflict for a start refused by the one-run constraints."""
-    if scheduled_for is not None and TaskLog.objects.filter(
-        task_type=task_id, scheduled_for=scheduled_for
-    ).exists():
+    if (
+        scheduled_for is not None
+        and TaskLog.objects.filter(task_type=task_id, scheduled_for=scheduled_for).exists()
+    ):
         return Conflict(f"Task '{task_id}' already ran for the fire at {scheduled_for.isoformat()}")
     return Conflict(f"Task '{task_id}' is already running")
 
 
-def task_log_start(
-    *, task_id: str, trigger: str, scheduled_for: datetime | None = None
-) -> TaskLog:
+def task_log_start(*, task_id: str, trigger: str, scheduled_for: datetime | None = None) -> TaskLog:
     """Create the running log of a new run of ``task_id``.
 
     Raises NotFound for an unknown task, and Conflict when a run of the task
@@ -200,9 +201,7 @@ def _run(log: TaskLog, definition: TaskDefinition) -> TaskLog:
             with isolation():
                 result = definition.func()
         except KeyboardInterrupt:
-            task_log_finish(
-                log, error="Interrupted by a signal", status=TaskLog.Status.INTERRUPTED
-            )
+            task_log_finish(log, error="Interrupted by a signal", status=TaskLog.Status.INTERRUPTED)
             raise
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task never breaks its caller
             error = error_sanitise(exc)

@@ -157,9 +157,12 @@ def _create(run_id: str, fields: dict) -> bool:
         pass
     if TaskLog.objects.filter(run_id=run_id).exists():
         return False  # imported meanwhile by another process
-    if fields.get("scheduled_for") and TaskLog.objects.filter(
-        task_type=fields["task_type"], scheduled_for=fields["scheduled_for"]
-    ).exists():
+    if (
+        fields.get("scheduled_for")
+        and TaskLog.objects.filter(
+            task_type=fields["task_type"], scheduled_for=fields["scheduled_for"]
+        ).exists()
+    ):
         # The fire also ran elsewhere; both runs happened, keep this one too.
         fields = {**fields, "scheduled_for": None}
     if fields["status"] == TaskLog.Status.RUNNING:

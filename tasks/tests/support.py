@@ -1,8 +1,4 @@
-"""Helpers of the engine tests: private directories, throwaway tasks, outages.
-
-Test modules import the fixtures they need from here (``engine_dirs`` is
-autouse once imported).
-"""
+"""Helpers of the engine tests: real database outages, dead and live processes."""
 
 from __future__ import annotations
 
@@ -10,44 +6,16 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import pytest
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 
-from tasks import registry
 from tests.servers import BASE_DIR, free_port, process_env
-
-
-@pytest.fixture(autouse=True)
-def engine_dirs(settings, tmp_path: Path) -> Path:
-    """Backups, reports and the fallback file of this test live in tmp_path."""
-    settings.BACKUP_DIR = tmp_path / "backups"
-    settings.REPORT_DIR = tmp_path / "reports"
-    settings.TASK_FALLBACK_LOG = tmp_path / "task_fallback.jsonl"
-    settings.ALERT_EMAILS = []
-    return tmp_path
-
-
-@pytest.fixture
-def make_task() -> Iterator[Callable[..., str]]:
-    """Register a throwaway task ``fn`` under a fresh id; unregistered after."""
-    created: list[str] = []
-
-    def make(fn: Callable[[], dict], *, task_id: str | None = None, name: str = "Demo") -> str:
-        task_id = task_id or f"demo{len(created)}"
-        registry.register(task_id, name=name, schedule="* * * * *")(fn)
-        created.append(task_id)
-        return task_id
-
-    yield make
-    for task_id in created:
-        registry.unregister(task_id)
 
 
 def fallback_lines() -> list[dict]:

@@ -19,7 +19,8 @@ from tasks.services.execution import (
 )
 from tasks.services.zombies import current_owner
 from tasks.tests.factories import TaskLogFactory
-from tasks.tests.support import engine_dirs, make_task  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("engine_dirs")
 
 
 @pytest.mark.django_db

@@ -16,18 +16,16 @@ from tasks.models import TaskLog
 from tasks.services.execution import task_execute
 from tasks.services.fallback import fallback_record, fallback_replay
 from tasks.tests.factories import TaskLogFactory
-from tasks.tests.support import (  # noqa: F401
+from tasks.tests.support import (
     BASE_DIR,
     database_down,
     dead_pid,
-    engine_dirs,
     fallback_lines,
-    make_task,
     process_env,
     this_host,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_dirs")]
 
 
 def _dies_mid_run(outage: ExitStack):

@@ -28,7 +28,9 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         rows = []
         for overview in task_list():
-            body = task_to_dict(overview.task, last_log=overview.last_log, next_run=overview.next_run)
+            body = task_to_dict(
+                overview.task, last_log=overview.last_log, next_run=overview.next_run
+            )
             rows.append(
                 (
                     body["id"],
@@ -42,4 +44,8 @@ class Command(BaseCommand):
             )
         widths = [max(len(str(row[i])) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
         for row in [COLUMNS, *rows]:
-            self.stdout.write("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+            self.stdout.write(
+                "  ".join(
+                    str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+            )
