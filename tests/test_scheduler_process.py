@@ -85,7 +85,14 @@ def start_scheduler(tmp_path, test_tasks) -> Iterator[Callable[..., Scheduler]]:
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "runscheduler", "--import", "tests.scheduler_tasks"],
             cwd=BASE_DIR,
-            env=process_env(**{**FAST, "TICK_LOG": str(tmp_path / "ticks.txt"), **env}),
+            env=process_env(
+                **{
+                    **FAST,
+                    "TICK_LOG": str(tmp_path / "ticks.txt"),
+                    "TASK_FALLBACK_LOG": str(tmp_path / "task_fallback.jsonl"),
+                    **env,
+                }
+            ),
             stdout=handle,
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,91 @@
+"""Admin: tasks are edited (switch, schedule) and run; task logs are read-only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from contract.errors import Autom8Error, Invalid
+from tasks.models import Task, TaskLog
+from tasks.scheduler.cron import schedule_normalise
+from tasks.services.catalog import task_seed, task_update
+from tasks.services.execution import task_start_background
+
+
+class TaskAdminForm(forms.ModelForm):
+    """A task's switch and schedule; the schedule is checked like the API does."""
+
+    class Meta:
+        model = Task
+        fields = ("schedule", "is_enabled")
+
+    def clean_schedule(self) -> str:
+        try:
+            return schedule_normalise(self.cleaned_data["schedule"])
+        except Invalid as exc:
+            raise ValidationError(exc.message) from exc
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    """Tasks come from code: no adding or deleting, only switch and schedule."""
+
+    form = TaskAdminForm
+    list_display = ("id", "name", "schedule", "is_enabled", "updated_at")
+    list_filter = ("is_enabled",)
+    fields = ("id", "name", "schedule", "is_enabled", "created_at", "updated_at")
+    readonly_fields = ("id", "name", "created_at", "updated_at")
+    actions = ["run_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Task | None = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        task_seed()  # a fresh database lists the registered tasks too
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Task, form: TaskAdminForm, change: bool) -> None:
+        task_update(
+            task=obj,
+            enabled=form.cleaned_data["is_enabled"],
+            schedule=form.cleaned_data["schedule"],
+        )
+
+    @admin.action(description="Run now")
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
+        """Start each selected task in the background."""
+        for task in queryset:
+            try:
+                log = task_start_background(task_id=task.pk)
+            except Autom8Error as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+                continue
+            self.message_user(
+                request, f"Task '{task.pk}' started (task log {log.pk})", level=messages.SUCCESS
+            )
+
+
+@admin.register(TaskLog)
+class TaskLogAdmin(admin.ModelAdmin):
+    """The run history, read-only."""
+
+    list_display = ("id", "task_type", "status", "trigger", "started_at", "completed_at", "owner")
+    list_filter = ("status", "task_type", ("started_at", admin.DateFieldListFilter), "trigger")
+    search_fields = ("task_type", "task_name", "error")
+    date_hierarchy = "started_at"
+    ordering = ("-started_at", "-id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TaskLog | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: TaskLog | None = None) -> bool:
+        return False

@@ -1,0 +1,159 @@
+"""Leader election: the lease row, the PostgreSQL advisory lock, the heartbeat row."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from tasks.models import SchedulerLease
+from tasks.scheduler.leader import (
+    AdvisoryLockLeadership,
+    LeaseLeadership,
+    leadership_for_database,
+)
+from tasks.selectors import LEASE_NAME
+from tasks.tests.support import _terminate_backend, database_down
+
+
+
+def _lease() -> SchedulerLease:
+    return SchedulerLease.objects.get(name=LEASE_NAME)
+
+
+@pytest.fixture
+def lease_settings(settings):
+    settings.SCHEDULER_LEASE_SECONDS = 10
+    settings.SCHEDULER_HEARTBEAT_SECONDS = 5
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("lease_settings")
+class TestLeaseLeadership:
+    def test_the_first_claimant_leads_and_writes_the_heartbeat(self):
+        now = timezone.now()
+
+        assert LeaseLeadership(identity="a:1").try_lead(now=now) is True
+        lease = _lease()
+        assert (lease.owner, lease.heartbeat_at, lease.acquired_at) == ("a:1", now, now)
+
+    def test_a_second_claimant_waits_while_the_lease_is_valid(self):
+        now = timezone.now()
+        LeaseLeadership(identity="a:1").try_lead(now=now)
+
+        assert LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=9)) is False
+        assert _lease().owner == "a:1"
+
+    def test_an_expired_lease_is_taken_over(self):
+        now = timezone.now()
+        LeaseLeadership(identity="a:1").try_lead(now=now)
+
+        assert LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=11)) is True
+        assert _lease().owner == "b:2"
+
+    def test_renewal_moves_the_heartbeat_but_keeps_acquired_at(self):
+        now = timezone.now()
+        leader = LeaseLeadership(identity="a:1")
+        leader.try_lead(now=now)
+
+        assert leader.try_lead(now=now + timedelta(seconds=5)) is True
+        lease = _lease()
+        assert (lease.acquired_at, lease.heartbeat_at) == (now, now + timedelta(seconds=5))
+
+    def test_a_leader_overtaken_after_expiry_learns_it_lost(self):
+        now = timezone.now()
+        old = LeaseLeadership(identity="a:1")
+        old.try_lead(now=now)
+        LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=11))
+
+        assert old.try_lead(now=now + timedelta(seconds=12)) is False
+
+    def test_release_lets_a_follower_lead_at_once(self):
+        now = timezone.now()
+        leader = LeaseLeadership(identity="a:1")
+        leader.try_lead(now=now)
+
+        leader.release()
+
+        assert _lease().owner == ""
+        assert LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=1)) is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("lease_settings")
+class TestLeaseDuringAnOutage:
+    def test_leader_keeps_leading_while_its_lease_outlasts_the_next_beat(self):
+        now = timezone.now()
+        leader = LeaseLeadership(identity="a:1")
+        leader.try_lead(now=now)
+
+        with database_down():
+            assert leader.try_lead(now=now + timedelta(seconds=1)) is True
+
+    def test_leader_steps_down_before_its_lease_runs_out(self):
+        now = timezone.now()
+        leader = LeaseLeadership(identity="a:1")
+        leader.try_lead(now=now)
+
+        with database_down():
+            assert leader.try_lead(now=now + timedelta(seconds=6)) is False
+
+    def test_a_follower_does_not_lead_without_the_database(self):
+        with database_down():
+            assert LeaseLeadership(identity="b:2").try_lead() is False
+
+
+@pytest.fixture
+def advisory():
+    """Advisory-lock leaderships made by the test, released after it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    made: list[AdvisoryLockLeadership] = []
+
+    def make(identity: str) -> AdvisoryLockLeadership:
+        made.append(AdvisoryLockLeadership(identity=identity))
+        return made[-1]
+
+    yield make
+    for leadership in made:
+        leadership.release()
+
+
+@pytest.mark.django_db
+class TestAdvisoryLockLeadership:
+    def test_only_one_session_holds_the_lock(self, advisory):
+        first, second = advisory("a:1"), advisory("b:2")
+
+        assert first.try_lead() is True
+        assert second.try_lead() is False
+        assert _lease().owner == "a:1"
+
+    def test_the_leader_keeps_leading_on_each_beat(self, advisory):
+        leader = advisory("a:1")
+        leader.try_lead()
+
+        assert leader.try_lead() is True
+
+    def test_release_hands_the_lock_over(self, advisory):
+        first, second = advisory("a:1"), advisory("b:2")
+        first.try_lead()
+
+        first.release()
+
+        assert second.try_lead() is True
+        assert _lease().owner == "b:2"
+
+    def test_a_killed_lock_session_loses_leadership_and_frees_the_lock(self, advisory):
+        first, second = advisory("a:1"), advisory("b:2")
+        first.try_lead()
+
+        _terminate_backend(first._conn.info.backend_pid)
+
+        assert first.try_lead() is False
+        assert second.try_lead() is True
+
+
+def test_the_strategy_follows_the_database_vendor():
+    expected = AdvisoryLockLeadership if connection.vendor == "postgresql" else LeaseLeadership
+
+    assert isinstance(leadership_for_database(), expected)
