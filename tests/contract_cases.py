@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from contacts.tests.factories import ContactFactory
+from contract import auth as auth_contract
 from contract import contacts as contact_contract
 from contract import discovery, errors
 from contract.snapshot import ShapeMismatch, shape_of_samples
@@ -89,6 +90,17 @@ def _error_with_details() -> list[object]:
     return [
         errors.error_body(400, "phone: invalid", {"phone": ["invalid"], "name": ["too short"]}),
         errors.Invalid("name is required", field="name").body(),
+    ]
+
+
+def _token_pair() -> list[object]:
+    return [auth_contract.token_pair_body(access="a.b.c", refresh="d.e.f", expires_in=86400)]
+
+
+def _protected() -> list[object]:
+    return [
+        auth_contract.protected_body(username="amina", role="admin"),
+        auth_contract.protected_body(username="", role="user"),
     ]
 
 
@@ -200,6 +212,8 @@ CASES: dict[str, Case] = {
     "info": Case(_info),
     "error": Case(_error),
     "error_with_details": Case(_error_with_details, maps=frozenset({"details"})),
+    "token_pair": Case(_token_pair),
+    "protected": Case(_protected),
     "contact": Case(_contact),
     "contact_list": Case(_contact_list),
     "task": Case(_task_dicts),
