@@ -22,6 +22,8 @@ from django.utils.http import http_date
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
+from security.throttling import client_ip
+
 logger = logging.getLogger("autom8.deprecation")
 
 _NON_OPERATIONS = {"options", "head", "trace"}
@@ -128,7 +130,7 @@ def _announce(request, response, info: Deprecation) -> None:
             "route": request.path,
             "method": request.method,
             "user": _username(request),
-            "ip": request.META.get("REMOTE_ADDR"),
+            "ip": client_ip(request),
             "successor": info.successor,
             "sunset": info.sunset.isoformat(),
         },
@@ -150,7 +152,7 @@ def _caller(request) -> str:
     username = _username(request)
     if username:
         return f"user {username}"
-    return f"IP {request.META.get('REMOTE_ADDR') or 'unknown'}"
+    return f"IP {client_ip(request)}"
 
 
 def deprecation_of(view: Callable) -> Deprecation | None:

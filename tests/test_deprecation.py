@@ -105,6 +105,17 @@ def test_each_call_logs_a_warning_with_route_and_ip(client, caplog):
 
 
 @URLS
+def test_the_warning_names_the_client_behind_a_trusted_proxy(client, caplog, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
+    caplog.set_level("WARNING", logger="autom8.deprecation")
+
+    client.get("/old", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4")
+
+    [record] = [r for r in caplog.records if r.name == "autom8.deprecation"]
+    assert record.ip == "198.51.100.4"
+
+
+@URLS
 @pytest.mark.django_db
 def test_the_warning_names_the_authenticated_user(client, caplog, user):
     caplog.set_level("WARNING", logger="autom8.deprecation")
