@@ -186,9 +186,17 @@ class _Heartbeat:
                     ).update(heartbeat_at=timezone.now())
                 except DatabaseError:
                     logger.warning("Heartbeat of task run %s not written", self._run_id)
-                    connection.close()
+                    _close_connection()
         finally:
-            connection.close()
+            _close_connection()
+
+
+def _close_connection() -> None:
+    """Close this thread's database connection, even a broken one."""
+    try:
+        connection.close()
+    except DatabaseError:
+        logger.debug("Closing a broken database connection failed", exc_info=True)
 
 
 def _run(log: TaskLog, definition: TaskDefinition) -> TaskLog:
@@ -240,7 +248,7 @@ def _run_in_thread(log: TaskLog, definition: TaskDefinition) -> None:
     try:
         _run(log, definition)
     finally:
-        connection.close()
+        _close_connection()
         with _BACKGROUND_LOCK:
             _BACKGROUND.discard(threading.current_thread())
 
