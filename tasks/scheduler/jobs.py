@@ -58,12 +58,16 @@ in_flight = InFlight()
 
 
 @close_old_connections
-def run_scheduled_fire(task_id: str, *, scheduled_for: datetime) -> str:
+def run_scheduled_fire(task_id: str, *, scheduled_for: datetime | None = None) -> str:
     """Execute one fire of a task unless it was disabled, is running or already ran.
 
     Returns what happened (``executed`` or ``skipped: <reason>``); a skip is
     logged, never raised, so APScheduler records the fire as handled.
+    Without ``scheduled_for`` (django-apscheduler's "run selected jobs"
+    admin action calls the job function bare) it is a manual run.
     """
+    if scheduled_for is None:
+        return _run_now(task_id)
     with in_flight:
         if not _still_enabled(task_id):
             return _skipped(task_id, scheduled_for, "the task is disabled")
@@ -80,6 +84,16 @@ def run_scheduled_fire(task_id: str, *, scheduled_for: datetime) -> str:
             getattr(task_log, "status", "recorded"),
         )
         return "executed"
+
+
+def _run_now(task_id: str) -> str:
+    """A manual run of the task, as the API's run would start it."""
+    try:
+        task_execute(task_id=task_id, trigger="manual")
+    except (Conflict, NotFound) as exc:
+        logger.info("Manual run of job %s refused: %s", task_id, exc.message)
+        return f"refused: {exc.message}"
+    return "executed"
 
 
 def _still_enabled(task_id: str) -> bool:

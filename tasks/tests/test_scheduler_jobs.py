@@ -90,3 +90,14 @@ def test_the_executor_passes_the_fire_time_as_scheduled_for():
         scheduler.shutdown()
 
     assert _seen == {"args": ("demo",), "kwargs": {"scheduled_for": run_date}}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("engine_dirs")
+def test_a_bare_call_is_a_manual_run(demo):
+    """django-apscheduler's "run selected jobs" admin action calls it so."""
+    outcome = run_scheduled_fire(demo)
+
+    log = TaskLog.objects.get(task_type=demo)
+    assert outcome == "executed"
+    assert (log.trigger, log.scheduled_for) == ("manual", None)
