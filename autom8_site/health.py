@@ -50,8 +50,9 @@ def database_check(*, alias: str = "default") -> str:
     """``ok`` when a real ``SELECT 1`` answers, else ``down``."""
     try:
         row = _select_one(connections[alias])
-    except DatabaseError:
-        logger.warning("Health check: database %r is unreachable", alias, exc_info=True)
+    except DatabaseError as exc:
+        # No traceback: a probe polls every few seconds during an outage.
+        logger.warning("Health check: database %r is unreachable: %s", alias, _reason(exc))
         return DOWN
     return OK if row == (1,) else DOWN
 
@@ -82,10 +83,13 @@ def cache_check(*, alias: str = "default") -> str:
         cache.set(key, token, timeout=10)
         found = cache.get(key)
         cache.delete(key)
-    except Exception:  # noqa: BLE001 - any backend failure means "down"
-        logger.warning("Health check: cache %r is unreachable", alias, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any backend failure means "down"
+        logger.warning("Health check: cache %r is unreachable: %s", alias, _reason(exc))
         return DOWN
-    return OK if found == token else DOWN
+    if found != token:
+        logger.warning("Health check: cache %r did not return the value written", alias)
+        return DOWN
+    return OK
 
 
 def scheduler_check(*, database: str) -> str:
@@ -98,9 +102,14 @@ def scheduler_check(*, database: str) -> str:
         return "not_running"
     try:
         return scheduler_state().health
-    except DatabaseError:
-        logger.warning("Health check: scheduler state unreadable", exc_info=True)
+    except DatabaseError as exc:
+        logger.warning("Health check: scheduler state unreadable: %s", _reason(exc))
         return "not_running"
+
+
+def _reason(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def system_health() -> Health:

@@ -156,6 +156,16 @@ class TestHealth:
         assert response.status_code == 200
         assert response.json()["checks"]["cache"] == "down"
 
+    def test_a_cache_outage_is_logged_as_a_warning(self, api_client, settings, caplog):
+        settings.CACHES = _unreachable_redis(ignore_exceptions=False)
+        caplog.set_level("WARNING", logger="autom8.health")
+
+        api_client.get("/api/v1/health")
+
+        [record] = [r for r in caplog.records if r.name == "autom8.health"]
+        assert record.levelname == "WARNING"
+        assert "cache 'default' is unreachable" in record.getMessage()
+
     def test_a_bad_token_is_ignored(self, api_client):
         response = api_client.get("/api/v1/health", **BAD_TOKEN)
 
