@@ -21,7 +21,14 @@ TASK_LOG_KEYS = (
     "error",
 )
 JOB_KEYS = ("id", "name", "next_run_time", "trigger", "enabled")
-STATS_KEYS = ("total_executions", "completed", "failed", "running", "interrupted", "success_rate")
+STATS_KEYS = (
+    "total_executions",
+    "completed",
+    "failed",
+    "running",
+    "interrupted",
+    "success_rate",
+)
 TASK_LOG_STATUSES = ("running", "completed", "failed", "interrupted")
 TASK_LOG_LIMIT_DEFAULT = 50
 TASK_LOG_LIMIT_MAX = 500
@@ -37,7 +44,9 @@ _RUN_OUTCOME = {
 }
 
 
-def task_to_dict(task: Task, *, last_log: TaskLog | None, next_run: datetime | None) -> dict:
+def task_to_dict(
+    task: Task, *, last_log: TaskLog | None, next_run: datetime | None
+) -> dict:
     """The task object: fixed keys; ``next_run`` is None when disabled."""
     return {
         "id": task.pk,
@@ -67,7 +76,11 @@ def task_run_body(task_id: str, task_log: TaskLog) -> dict:
 def task_toggle_body(task: Task) -> dict:
     """``PUT /tasks/{id}/toggle``: the new switch position."""
     word = "enabled" if task.is_enabled else "disabled"
-    return {"id": task.pk, "enabled": task.is_enabled, "message": f"Task {word} successfully"}
+    return {
+        "id": task.pk,
+        "enabled": task.is_enabled,
+        "message": f"Task {word} successfully",
+    }
 
 
 def scheduler_job_to_dict(
@@ -84,9 +97,13 @@ def scheduler_job_to_dict(
 
 
 def scheduler_status_body(
-    *, running: bool, leader: str | None, heartbeat_at: datetime | None, jobs: list[dict]
+    *,
+    running: bool,
+    leader: str | None,
+    heartbeat_at: datetime | None,
+    jobs: list[dict],
 ) -> dict:
-    """``GET /scheduler/status``; ``leader`` and ``heartbeat_at`` None when not running."""
+    """``GET /scheduler/status``; ``leader``, ``heartbeat_at`` None unless running."""
     return {
         "running": running,
         "leader": leader if running else None,
@@ -120,7 +137,7 @@ def task_log_list_body(logs: list[TaskLog]) -> dict:
 
 
 def task_log_stats_body(counts: Mapping[str, int]) -> dict:
-    """``GET /task_logs/stats``; ``success_rate`` in percent, 2 decimals, 0 when empty."""
+    """``GET /task_logs/stats``; ``success_rate`` in percent, 2 decimals, 0 if empty."""
     total = counts["total"]
     rate = round(counts["completed"] / total * 100, 2) if total else 0
     return {
@@ -146,7 +163,9 @@ def parse_toggle_payload(data: object) -> bool:
 def parse_schedule_payload(data: object) -> str:
     """The ``schedule`` text of a reschedule body; cron checks are the service's."""
     if not isinstance(data, Mapping) or not isinstance(data.get("schedule"), str):
-        raise Invalid("schedule is required and must be a cron expression", field="schedule")
+        raise Invalid(
+            "schedule is required and must be a cron expression", field="schedule"
+        )
     return data["schedule"]
 
 
@@ -159,19 +178,29 @@ def parse_task_log_query(params: Mapping[str, str]) -> dict:
     task_type = (params.get("task_type") or "").strip() or None
     if task_type is not None and len(task_type) > TASK_TYPE_MAX_LENGTH:
         raise Invalid(
-            f"task_type must be at most {TASK_TYPE_MAX_LENGTH} characters", field="task_type"
+            f"task_type must be at most {TASK_TYPE_MAX_LENGTH} characters",
+            field="task_type",
         )
     status = (params.get("status") or "").strip() or None
     if status is not None and status not in TASK_LOG_STATUSES:
-        raise Invalid(f"status must be one of {', '.join(TASK_LOG_STATUSES)}", field="status")
-    return {"task_type": task_type, "status": status, "limit": _limit(params.get("limit"))}
+        raise Invalid(
+            f"status must be one of {', '.join(TASK_LOG_STATUSES)}", field="status"
+        )
+    return {
+        "task_type": task_type,
+        "status": status,
+        "limit": _limit(params.get("limit")),
+    }
 
 
 def _limit(raw: str | None) -> int:
     if raw is None or raw.strip() == "":
         return TASK_LOG_LIMIT_DEFAULT
     text = raw.strip()
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= TASK_LOG_LIMIT_MAX:
+    if (
+        not (text.isascii() and text.isdigit())
+        or not 1 <= int(text) <= TASK_LOG_LIMIT_MAX
+    ):
         raise Invalid(
             f"limit must be an integer from 1 to {TASK_LOG_LIMIT_MAX}", field="limit"
         )

@@ -43,14 +43,20 @@ class TaskAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Task | None = None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Task | None = None
+    ) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict | None = None
+    ) -> HttpResponse:
         task_seed()  # a fresh database lists the registered tasks too
         return super().changelist_view(request, extra_context)
 
-    def save_model(self, request: HttpRequest, obj: Task, form: TaskAdminForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Task, form: TaskAdminForm, change: bool
+    ) -> None:
         task_update(
             task=obj,
             enabled=form.cleaned_data["is_enabled"],
@@ -67,7 +73,9 @@ class TaskAdmin(admin.ModelAdmin):
                 self.message_user(request, exc.message, level=messages.ERROR)
                 continue
             self.message_user(
-                request, f"Task '{task.pk}' started (task log {log.pk})", level=messages.SUCCESS
+                request,
+                f"Task '{task.pk}' started (task log {log.pk})",
+                level=messages.SUCCESS,
             )
 
 
@@ -75,8 +83,21 @@ class TaskAdmin(admin.ModelAdmin):
 class TaskLogAdmin(admin.ModelAdmin):
     """The run history, read-only."""
 
-    list_display = ("id", "task_type", "status", "trigger", "started_at", "completed_at", "owner")
-    list_filter = ("status", "task_type", ("started_at", admin.DateFieldListFilter), "trigger")
+    list_display = (
+        "id",
+        "task_type",
+        "status",
+        "trigger",
+        "started_at",
+        "completed_at",
+        "owner",
+    )
+    list_filter = (
+        "status",
+        "task_type",
+        ("started_at", admin.DateFieldListFilter),
+        "trigger",
+    )
     search_fields = ("task_type", "task_name", "error")
     date_hierarchy = "started_at"
     ordering = ("-started_at", "-id")
@@ -84,8 +105,12 @@ class TaskLogAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: TaskLog | None = None) -> bool:
+    def has_change_permission(
+        self, request: HttpRequest, obj: TaskLog | None = None
+    ) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: TaskLog | None = None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: TaskLog | None = None
+    ) -> bool:
         return False

@@ -54,7 +54,9 @@ def scheduler_state(*, now: datetime | None = None) -> SchedulerState:
         return SchedulerState(health="not_running", leader=None, heartbeat_at=None)
     age = now - lease.heartbeat_at
     if age <= timedelta(seconds=settings.SCHEDULER_LEASE_SECONDS):
-        return SchedulerState(health="ok", leader=lease.owner, heartbeat_at=lease.heartbeat_at)
+        return SchedulerState(
+            health="ok", leader=lease.owner, heartbeat_at=lease.heartbeat_at
+        )
     return SchedulerState(health="stale", leader=None, heartbeat_at=None)
 
 
@@ -131,7 +133,9 @@ def _fire_plan(task: Task, *, now: datetime) -> tuple[datetime | None, str]:
     """The next fire (None when disabled) and the trigger's description."""
     try:
         trigger = str(schedule_trigger(task.schedule))
-        next_run = schedule_next_run(task.schedule, now=now) if task.is_enabled else None
+        next_run = (
+            schedule_next_run(task.schedule, now=now) if task.is_enabled else None
+        )
     except Invalid:  # a schedule edited outside the API; the scheduler skips it too
         return None, "invalid"
     return next_run, trigger

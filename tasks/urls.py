@@ -11,8 +11,14 @@ urlpatterns = [
     path("tasks/<str:task_id>", views.TaskDetailView.as_view(), name="detail"),
     path("tasks/<str:task_id>/run", views.TaskRunView.as_view(), name="run"),
     path("tasks/<str:task_id>/toggle", views.TaskToggleView.as_view(), name="toggle"),
-    path("tasks/<str:task_id>/schedule", views.TaskScheduleView.as_view(), name="schedule"),
-    path("scheduler/status", views.SchedulerStatusView.as_view(), name="scheduler-status"),
+    path(
+        "tasks/<str:task_id>/schedule",
+        views.TaskScheduleView.as_view(),
+        name="schedule",
+    ),
+    path(
+        "scheduler/status", views.SchedulerStatusView.as_view(), name="scheduler-status"
+    ),
     path(
         "scheduler/jobs/<str:task_id>/run",
         views.SchedulerJobRunView.as_view(),

@@ -39,7 +39,6 @@ from tasks.services.catalog import task_reschedule, task_toggle
 from tasks.services.execution import task_start_background
 
 
-
 class IsAdminRole(BasePermission):
     """The contract's ``admin`` role: a staff user."""
 
@@ -50,16 +49,22 @@ class IsAdminRole(BasePermission):
 _ADMIN = [IsAuthenticated, IsAdminRole]
 _TASK_ID = OpenApiParameter("task_id", OpenApiTypes.STR, OpenApiParameter.PATH)
 _LOG_QUERY = [
-    OpenApiParameter("task_type", OpenApiTypes.STR, description="only this task's runs"),
     OpenApiParameter(
-        "status", OpenApiTypes.STR, enum=["running", "completed", "failed", "interrupted"]
+        "task_type", OpenApiTypes.STR, description="only this task's runs"
+    ),
+    OpenApiParameter(
+        "status",
+        OpenApiTypes.STR,
+        enum=["running", "completed", "failed", "interrupted"],
     ),
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 500, default 50"),
 ]
 
 
 def _task_body(overview: TaskOverview) -> dict:
-    return task_to_dict(overview.task, last_log=overview.last_log, next_run=overview.next_run)
+    return task_to_dict(
+        overview.task, last_log=overview.last_log, next_run=overview.next_run
+    )
 
 
 def _task_or_404(task_id: str) -> TaskOverview:
@@ -74,7 +79,9 @@ class TaskListView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        return Response(task_list_body([_task_body(overview) for overview in task_list()]))
+        return Response(
+            task_list_body([_task_body(overview) for overview in task_list()])
+        )
 
 
 class TaskDetailView(APIView):
@@ -90,7 +97,9 @@ class TaskRunView(APIView):
 
     permission_classes = _ADMIN
 
-    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
+    )
     def post(self, request: Request, task_id: str) -> Response:
         task_log = task_start_background(task_id=task_id)
         return Response(task_run_body(task_id, task_log))
@@ -102,7 +111,9 @@ class TaskToggleView(APIView):
     permission_classes = _ADMIN
 
     @extend_schema(
-        parameters=[_TASK_ID], request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+        parameters=[_TASK_ID],
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, task_id: str) -> Response:
         task = task_toggle(task_id=task_id, enabled=parse_toggle_payload(request.data))
@@ -115,7 +126,9 @@ class TaskScheduleView(APIView):
     permission_classes = _ADMIN
 
     @extend_schema(
-        parameters=[_TASK_ID], request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT}
+        parameters=[_TASK_ID],
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, task_id: str) -> Response:
         task_reschedule(task_id=task_id, schedule=parse_schedule_payload(request.data))
@@ -147,7 +160,9 @@ class SchedulerJobRunView(APIView):
 
     permission_classes = _ADMIN
 
-    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
+    )
     def post(self, request: Request, task_id: str) -> Response:
         task_start_background(task_id=task_id)
         return Response(scheduler_job_action_body(task_id, "triggered"))
@@ -158,7 +173,9 @@ class SchedulerJobPauseView(APIView):
 
     permission_classes = _ADMIN
 
-    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
+    )
     def post(self, request: Request, task_id: str) -> Response:
         task_toggle(task_id=task_id, enabled=False)
         return Response(scheduler_job_action_body(task_id, "paused"))
@@ -169,7 +186,9 @@ class SchedulerJobResumeView(APIView):
 
     permission_classes = _ADMIN
 
-    @extend_schema(parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
+    )
     def post(self, request: Request, task_id: str) -> Response:
         task_toggle(task_id=task_id, enabled=True)
         return Response(scheduler_job_action_body(task_id, "resumed"))

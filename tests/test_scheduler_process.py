@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,7 +67,11 @@ def test_tasks(settings):
     for definition in registry.all_definitions():
         Task.objects.update_or_create(
             id=definition.id,
-            defaults={"name": definition.name, "schedule": definition.default_schedule, "is_enabled": False},
+            defaults={
+                "name": definition.name,
+                "schedule": definition.default_schedule,
+                "is_enabled": False,
+            },
         )
     yield
     module.uninstall()
@@ -83,7 +86,13 @@ def start_scheduler(tmp_path, test_tasks) -> Iterator[Callable[..., Scheduler]]:
         output = tmp_path / f"scheduler-{len(started)}.log"
         handle = output.open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", "runscheduler", "--import", "tests.scheduler_tasks"],
+            [
+                sys.executable,
+                "manage.py",
+                "runscheduler",
+                "--import",
+                "tests.scheduler_tasks",
+            ],
             cwd=BASE_DIR,
             env=process_env(
                 **{
@@ -109,7 +118,9 @@ def start_scheduler(tmp_path, test_tasks) -> Iterator[Callable[..., Scheduler]]:
 
 
 def _enable(*task_ids: str) -> None:
-    Task.objects.filter(pk__in=task_ids).update(is_enabled=True, updated_at=timezone.now())
+    Task.objects.filter(pk__in=task_ids).update(
+        is_enabled=True, updated_at=timezone.now()
+    )
 
 
 def _wait_for(condition: Callable[[], object], *, timeout: float, what: str) -> float:
@@ -144,7 +155,9 @@ def _wait_until_leading(scheduler: Scheduler) -> None:
 def test_two_schedulers_execute_every_fire_exactly_once(start_scheduler, tmp_path):
     _enable("tick")
     first, second = start_scheduler(), start_scheduler()
-    _wait_for(lambda: _leader() in (first.owner, second.owner), timeout=20, what="a leader")
+    _wait_for(
+        lambda: _leader() in (first.owner, second.owner), timeout=20, what="a leader"
+    )
     begin = timezone.now()
 
     time.sleep(6)
@@ -164,25 +177,34 @@ def test_two_schedulers_execute_every_fire_exactly_once(start_scheduler, tmp_pat
 
 
 def test_killed_leader_is_replaced_within_fifteen_seconds(start_scheduler):
-    default_election = {"SCHEDULER_HEARTBEAT_SECONDS": "5", "SCHEDULER_LEASE_SECONDS": "10"}
+    default_election = {
+        "SCHEDULER_HEARTBEAT_SECONDS": "5",
+        "SCHEDULER_LEASE_SECONDS": "10",
+    }
     _enable("tick")
     leader = start_scheduler(**default_election)
     _wait_until_leading(leader)
     follower = start_scheduler(**default_election)
     _wait_for(
-        lambda: TaskLog.objects.filter(owner=leader.owner).exists(), timeout=10, what="a tick"
+        lambda: TaskLog.objects.filter(owner=leader.owner).exists(),
+        timeout=10,
+        what="a tick",
     )
 
     leader.stop(signal.SIGKILL)
     took = _wait_for(
-        lambda: TaskLog.objects.filter(owner=follower.owner, status="completed").exists(),
+        lambda: TaskLog.objects.filter(
+            owner=follower.owner, status="completed"
+        ).exists(),
         timeout=15,
         what="the follower to run a fire",
     )
 
     assert took < 15
     assert _leader() == follower.owner
-    fires = list(TaskLog.objects.filter(task_type="tick").values_list("scheduled_for", flat=True))
+    fires = list(
+        TaskLog.objects.filter(task_type="tick").values_list("scheduled_for", flat=True)
+    )
     assert len(set(fires)) == len(fires)
 
 
@@ -204,9 +226,15 @@ def test_disabling_through_the_api_stops_fires_within_five_seconds(
 ):
     _enable("tick")
     scheduler = start_scheduler()
-    _wait_for(lambda: TaskLog.objects.filter(task_type="tick").exists(), timeout=20, what="a tick")
+    _wait_for(
+        lambda: TaskLog.objects.filter(task_type="tick").exists(),
+        timeout=20,
+        what="a tick",
+    )
 
-    response = admin_client.put("/api/v1/tasks/tick/toggle", {"enabled": False}, format="json")
+    response = admin_client.put(
+        "/api/v1/tasks/tick/toggle", {"enabled": False}, format="json"
+    )
     assert response.status_code == 200
     switched_off = timezone.now()
     _wait_for(
@@ -243,7 +271,9 @@ def test_rescheduling_through_the_api_reaches_the_scheduler_within_five_seconds(
 ):
     Task.objects.filter(pk="tick").update(schedule="0 0 1 1 *", is_enabled=True)
     scheduler = start_scheduler()
-    _wait_for(lambda: DjangoJob.objects.filter(id="tick").exists(), timeout=20, what="the job")
+    _wait_for(
+        lambda: DjangoJob.objects.filter(id="tick").exists(), timeout=20, what="the job"
+    )
 
     response = admin_client.put(
         "/api/v1/tasks/tick/schedule", {"schedule": "* * * * * *"}, format="json"
@@ -280,7 +310,9 @@ def test_sigterm_lets_a_running_task_finish(start_scheduler):
     code = scheduler.stop(signal.SIGTERM)
 
     assert code == 0, scheduler.log_text()
-    statuses = set(TaskLog.objects.filter(task_type="slow").values_list("status", flat=True))
+    statuses = set(
+        TaskLog.objects.filter(task_type="slow").values_list("status", flat=True)
+    )
     assert statuses == {"completed"}
 
 
@@ -308,4 +340,3 @@ def test_a_run_cut_off_by_the_grace_is_interrupted_at_the_next_start(start_sched
         timeout=15,
         what="the cut-off run to be marked interrupted",
     )
-

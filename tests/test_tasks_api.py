@@ -13,7 +13,16 @@ from tasks.services.execution import task_background_wait
 from tasks.tests.factories import TaskFactory, TaskLogFactory
 
 TASK_KEYS = {"id", "name", "schedule", "enabled", "last_run", "next_run", "status"}
-LOG_KEYS = {"id", "task_type", "task_name", "status", "started_at", "completed_at", "result", "error"}
+LOG_KEYS = {
+    "id",
+    "task_type",
+    "task_name",
+    "status",
+    "started_at",
+    "completed_at",
+    "result",
+    "error",
+}
 ENVELOPE_KEYS = {"error", "message"}
 
 _release = threading.Event()
@@ -56,7 +65,9 @@ def _assert_error(response, status: int) -> None:
 
 @pytest.mark.django_db
 class TestTaskList:
-    def test_registered_task_is_listed_with_its_defaults_before_any_seeding(self, user_client, demo):
+    def test_registered_task_is_listed_with_its_defaults_before_any_seeding(
+        self, user_client, demo
+    ):
         response = user_client.get("/api/v1/tasks")
 
         assert response.status_code == 200
@@ -75,7 +86,9 @@ class TestTaskList:
 
     def test_status_and_last_run_come_from_the_newest_log(self, user_client, demo):
         now = timezone.now()
-        TaskLogFactory(task_type="demo", status="failed", started_at=now - timedelta(hours=1))
+        TaskLogFactory(
+            task_type="demo", status="failed", started_at=now - timedelta(hours=1)
+        )
         TaskLogFactory(task_type="demo", status="completed", started_at=now)
 
         task = user_client.get("/api/v1/tasks/demo").json()
@@ -146,7 +159,9 @@ class TestTaskRun:
 @pytest.mark.django_db
 class TestTaskToggle:
     def test_admin_disables_a_task(self, admin_client, demo):
-        response = admin_client.put("/api/v1/tasks/demo/toggle", {"enabled": False}, format="json")
+        response = admin_client.put(
+            "/api/v1/tasks/demo/toggle", {"enabled": False}, format="json"
+        )
 
         assert response.status_code == 200
         assert response.json() == {
@@ -159,12 +174,16 @@ class TestTaskToggle:
     def test_admin_enables_a_task(self, admin_client, demo):
         TaskFactory(id="demo", is_enabled=False)
 
-        response = admin_client.put("/api/v1/tasks/demo/toggle", {"enabled": True}, format="json")
+        response = admin_client.put(
+            "/api/v1/tasks/demo/toggle", {"enabled": True}, format="json"
+        )
 
         assert response.json()["message"] == "Task enabled successfully"
         assert Task.objects.get(pk="demo").is_enabled is True
 
-    @pytest.mark.parametrize("body", [{"enabled": "false"}, {"enabled": 0}, {"enabled": None}, {}])
+    @pytest.mark.parametrize(
+        "body", [{"enabled": "false"}, {"enabled": 0}, {"enabled": None}, {}]
+    )
     def test_non_boolean_enabled_is_a_bad_request(self, admin_client, demo, body):
         response = admin_client.put("/api/v1/tasks/demo/toggle", body, format="json")
 
@@ -180,13 +199,19 @@ class TestTaskToggle:
 
     def test_user_may_not_toggle(self, user_client, demo):
         _assert_error(
-            user_client.put("/api/v1/tasks/demo/toggle", {"enabled": False}, format="json"), 403
+            user_client.put(
+                "/api/v1/tasks/demo/toggle", {"enabled": False}, format="json"
+            ),
+            403,
         )
         assert not Task.objects.filter(pk="demo", is_enabled=False).exists()
 
     def test_unknown_task_is_not_found(self, admin_client):
         _assert_error(
-            admin_client.put("/api/v1/tasks/nope/toggle", {"enabled": False}, format="json"), 404
+            admin_client.put(
+                "/api/v1/tasks/nope/toggle", {"enabled": False}, format="json"
+            ),
+            404,
         )
 
 
@@ -203,8 +228,12 @@ class TestTaskSchedule:
         assert body["schedule"] == "*/5 * * * *"
         assert Task.objects.get(pk="demo").schedule == "*/5 * * * *"
 
-    @pytest.mark.parametrize("schedule", ["every day", "61 * * * *", "* * * *", 5, None])
-    def test_invalid_cron_is_a_bad_request_naming_schedule(self, admin_client, demo, schedule):
+    @pytest.mark.parametrize(
+        "schedule", ["every day", "61 * * * *", "* * * *", 5, None]
+    )
+    def test_invalid_cron_is_a_bad_request_naming_schedule(
+        self, admin_client, demo, schedule
+    ):
         response = admin_client.put(
             "/api/v1/tasks/demo/schedule", {"schedule": schedule}, format="json"
         )
@@ -268,7 +297,10 @@ class TestSchedulerJobActions:
         response = admin_client.post("/api/v1/scheduler/jobs/demo/pause")
 
         assert response.status_code == 200
-        assert response.json() == {"status": "success", "message": "Job demo paused successfully"}
+        assert response.json() == {
+            "status": "success",
+            "message": "Job demo paused successfully",
+        }
         assert Task.objects.get(pk="demo").is_enabled is False
 
     def test_admin_resumes_a_job_which_enables_its_task(self, admin_client, demo):
@@ -276,7 +308,10 @@ class TestSchedulerJobActions:
 
         response = admin_client.post("/api/v1/scheduler/jobs/demo/resume")
 
-        assert response.json() == {"status": "success", "message": "Job demo resumed successfully"}
+        assert response.json() == {
+            "status": "success",
+            "message": "Job demo resumed successfully",
+        }
         assert Task.objects.get(pk="demo").is_enabled is True
 
     @pytest.mark.parametrize("action", ["run", "pause", "resume"])
@@ -293,7 +328,10 @@ class TestSchedulerJobRun:
     def test_admin_triggers_a_job_which_runs_its_task(self, admin_client, demo):
         response = admin_client.post("/api/v1/scheduler/jobs/demo/run")
 
-        assert response.json() == {"status": "success", "message": "Job demo triggered successfully"}
+        assert response.json() == {
+            "status": "success",
+            "message": "Job demo triggered successfully",
+        }
         assert task_background_wait(timeout=10)
         assert TaskLog.objects.get(task_type="demo").status == "completed"
 
@@ -321,7 +359,9 @@ class TestTaskLogList:
         TaskLogFactory(task_type="backup", status="completed")
         TaskLogFactory(task_type="report", status="failed")
 
-        body = user_client.get("/api/v1/task_logs?task_type=backup&status=failed").json()
+        body = user_client.get(
+            "/api/v1/task_logs?task_type=backup&status=failed"
+        ).json()
 
         assert [log["id"] for log in body["logs"]] == [wanted.pk]
         assert body["logs"][0]["error"] == "disk full"
@@ -333,7 +373,9 @@ class TestTaskLogList:
 
         assert body["count"] == 2
 
-    @pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=abc", "limit=-1", "status=done"])
+    @pytest.mark.parametrize(
+        "query", ["limit=0", "limit=501", "limit=abc", "limit=-1", "status=done"]
+    )
     def test_bad_query_parameter_is_a_bad_request_naming_it(self, user_client, query):
         response = user_client.get(f"/api/v1/task_logs?{query}")
 

@@ -37,11 +37,14 @@ def schedule_normalise(schedule: object) -> str:
     scheduler can run, or when it can never fire (``0 0 31 2 *``).
     """
     if not isinstance(schedule, str) or not schedule.strip():
-        raise Invalid("schedule must be a cron expression such as '*/5 * * * *'", field="schedule")
+        raise Invalid(
+            "schedule must be a cron expression such as '*/5 * * * *'", field="schedule"
+        )
     normalised = " ".join(schedule.split())
     if len(normalised) > MAX_SCHEDULE_LENGTH:
         raise Invalid(
-            f"schedule must be at most {MAX_SCHEDULE_LENGTH} characters", field="schedule"
+            f"schedule must be at most {MAX_SCHEDULE_LENGTH} characters",
+            field="schedule",
         )
     trigger = schedule_trigger(normalised)
     if trigger.get_next_fire_time(None, django_timezone.now()) is None:
@@ -72,7 +75,9 @@ def schedule_trigger(schedule: str, *, tz: tzinfo | None = None) -> CronTrigger:
             timezone=tz or schedule_timezone(),
         )
     except (ValueError, TypeError) as exc:
-        raise Invalid(f"schedule '{schedule}' is not a valid cron expression", field="schedule") from exc
+        raise Invalid(
+            f"schedule '{schedule}' is not a valid cron expression", field="schedule"
+        ) from exc
 
 
 def schedule_next_run(schedule: str, *, now: datetime) -> datetime | None:
@@ -121,4 +126,3 @@ def _weekday_number(text: str, *, allow_names: bool = True) -> int:
         raise ValueError(f"bad day of week {text!r}")
     number = int(text)
     return number if not allow_names else number % 7
-

@@ -72,7 +72,9 @@ def run_scheduled_fire(task_id: str, *, scheduled_for: datetime | None = None) -
         if not _still_enabled(task_id):
             return _skipped(task_id, scheduled_for, "the task is disabled")
         try:
-            task_log = task_execute(task_id=task_id, trigger="schedule", scheduled_for=scheduled_for)
+            task_log = task_execute(
+                task_id=task_id, trigger="schedule", scheduled_for=scheduled_for
+            )
         except Conflict as exc:
             return _skipped(task_id, scheduled_for, exc.message)
         except NotFound:
@@ -107,7 +109,12 @@ def _still_enabled(task_id: str) -> bool:
 
 
 def _skipped(task_id: str, scheduled_for: datetime, reason: str) -> str:
-    logger.info("Scheduled fire of %s at %s skipped: %s", task_id, scheduled_for.isoformat(), reason)
+    logger.info(
+        "Scheduled fire of %s at %s skipped: %s",
+        task_id,
+        scheduled_for.isoformat(),
+        reason,
+    )
     return f"skipped: {reason}"
 
 
@@ -142,11 +149,15 @@ class _Fire:
         return str(self.job)
 
 
-def _run_fires(job: Any, jobstore_alias: str, run_times: list[datetime], logger_name: str) -> list:
+def _run_fires(
+    job: Any, jobstore_alias: str, run_times: list[datetime], logger_name: str
+) -> list:
     """APScheduler's ``run_job`` once per run time, each told its own time."""
     events = []
     for run_time in run_times:
-        events.extend(run_job(_Fire(job, run_time), jobstore_alias, [run_time], logger_name))
+        events.extend(
+            run_job(_Fire(job, run_time), jobstore_alias, [run_time], logger_name)
+        )
     return events
 
 
@@ -161,5 +172,7 @@ class FireTimeExecutor(ThreadPoolExecutor):
             else:
                 self._run_job_success(job.id, future.result())
 
-        future = self._pool.submit(_run_fires, job, job._jobstore_alias, run_times, self._logger.name)
+        future = self._pool.submit(
+            _run_fires, job, job._jobstore_alias, run_times, self._logger.name
+        )
         future.add_done_callback(callback)

@@ -160,12 +160,18 @@ class AdvisoryLockLeadership(Leadership):
             return True
         if self._conn is None:
             self._conn = psycopg.connect(**_lock_connection_params())
-        row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY]).fetchone()
+        row = self._conn.execute(
+            "SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY]
+        ).fetchone()
         return bool(row and row[0])
 
     def _beat(self, now: datetime, *, newly: bool) -> None:
         """Write the heartbeat row; the lock, not this row, decides leadership."""
-        fields = {"owner": self.identity, "heartbeat_at": now, "expires_at": now + self._lease_length()}
+        fields = {
+            "owner": self.identity,
+            "heartbeat_at": now,
+            "expires_at": now + self._lease_length(),
+        }
         if newly:
             fields["acquired_at"] = now
         try:

@@ -98,7 +98,10 @@ class SchedulerRunner:
             logger.info("Scheduler %s is now the leader", self.leadership.identity)
             self._guarded("scheduler start", self._start_jobs)
         elif not leading and self._scheduler is not None:
-            logger.warning("Scheduler %s lost leadership; stopping its jobs", self.leadership.identity)
+            logger.warning(
+                "Scheduler %s lost leadership; stopping its jobs",
+                self.leadership.identity,
+            )
             self._stop_jobs()
 
     def _start_jobs(self) -> None:
@@ -113,7 +116,9 @@ class SchedulerRunner:
                 "misfire_grace_time": settings.SCHEDULER_MISFIRE_GRACE_SECONDS,
             },
         )
-        scheduler.add_listener(_log_unrun_fire, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        scheduler.add_listener(
+            _log_unrun_fire, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
+        )
         scheduler.start(paused=True)
         self._scheduler = scheduler
         self._applied = {}
@@ -147,7 +152,9 @@ class SchedulerRunner:
             task_seed()
         plans = self._plans()
         stored = set(DjangoJob.objects.values_list("id", flat=True))
-        for task_id in sorted(stored - {tid for tid, plan in plans.items() if plan.schedule}):
+        for task_id in sorted(
+            stored - {tid for tid, plan in plans.items() if plan.schedule}
+        ):
             self._remove_job(task_id)
         for task_id, plan in plans.items():
             if plan.schedule is None:
@@ -173,7 +180,11 @@ class SchedulerRunner:
         try:
             trigger = schedule_trigger(plan.schedule, tz=schedule_timezone())
         except Invalid:
-            logger.error("Task %s has an invalid schedule '%s'; not scheduled", task_id, plan.schedule)
+            logger.error(
+                "Task %s has an invalid schedule '%s'; not scheduled",
+                task_id,
+                plan.schedule,
+            )
             self._remove_job(task_id)
             self._applied[task_id] = plan
             return
@@ -201,7 +212,9 @@ class SchedulerRunner:
             return None
         if job is None:
             return None
-        if str(job.trigger) != str(trigger) or str(job.trigger.timezone) != str(trigger.timezone):
+        if str(job.trigger) != str(trigger) or str(job.trigger.timezone) != str(
+            trigger.timezone
+        ):
             return None
         return job.next_run_time
 

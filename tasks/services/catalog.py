@@ -26,7 +26,10 @@ def task_seed() -> list[Task]:
         [Task(id=d.id, name=d.name, schedule=d.default_schedule) for d in definitions],
         ignore_conflicts=True,
     )
-    rows = {task.pk: task for task in Task.objects.filter(pk__in=[d.id for d in definitions])}
+    rows = {
+        task.pk: task
+        for task in Task.objects.filter(pk__in=[d.id for d in definitions])
+    }
     for definition in definitions:
         task = rows[definition.id]
         if task.name != definition.name:

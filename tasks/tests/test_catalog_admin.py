@@ -1,4 +1,4 @@
-"""The admin: tasks editable with the API's cron check and a run action; logs read-only."""
+"""The admin: tasks editable (cron checked as the API does), run now; logs read-only."""
 
 import os
 
@@ -8,8 +8,8 @@ from django.test import Client
 from tasks.models import Task, TaskLog
 from tasks.services.execution import task_background_wait
 from tasks.tests.factories import TaskFactory, TaskLogFactory
-from tests.factories import AdminFactory
 from tasks.tests.support import this_host
+from tests.factories import AdminFactory
 
 
 @pytest.fixture
@@ -33,13 +33,17 @@ class TestTaskAdmin:
         response = admin_site.get("/admin/tasks/task/")
 
         assert response.status_code == 200
-        assert {"backup", "cleanup", "report"} <= set(Task.objects.values_list("id", flat=True))
+        assert {"backup", "cleanup", "report"} <= set(
+            Task.objects.values_list("id", flat=True)
+        )
         assert b"Daily Backup" in response.content
 
     def test_a_valid_schedule_and_switch_are_saved(self, admin_site):
         TaskFactory(id="report")
 
-        response = _change(admin_site, "report", schedule="15  8 * * 1-5", is_enabled="")
+        response = _change(
+            admin_site, "report", schedule="15  8 * * 1-5", is_enabled=""
+        )
 
         assert response.status_code == 302
         report = Task.objects.get(pk="report")
@@ -60,7 +64,12 @@ class TestTaskAdmin:
     def test_tasks_cannot_be_deleted(self, admin_site):
         TaskFactory(id="report")
 
-        assert admin_site.post("/admin/tasks/task/report/delete/", {"post": "yes"}).status_code == 403
+        assert (
+            admin_site.post(
+                "/admin/tasks/task/report/delete/", {"post": "yes"}
+            ).status_code
+            == 403
+        )
         assert Task.objects.filter(pk="report").exists()
 
 
@@ -71,20 +80,26 @@ class TestRunNowAction:
         TaskFactory(id="demo")
 
         response = admin_site.post(
-            "/admin/tasks/task/", {"action": "run_now", "_selected_action": ["demo"]}, follow=True
+            "/admin/tasks/task/",
+            {"action": "run_now", "_selected_action": ["demo"]},
+            follow=True,
         )
 
         assert task_background_wait(timeout=10)
         assert b"Task &#x27;demo&#x27; started" in response.content
         assert TaskLog.objects.get(task_type="demo").status == "completed"
 
-    def test_run_now_of_a_running_task_reports_the_conflict(self, admin_site, make_task):
+    def test_run_now_of_a_running_task_reports_the_conflict(
+        self, admin_site, make_task
+    ):
         make_task(lambda: {"ok": True}, task_id="demo")
         TaskFactory(id="demo")
         TaskLogFactory(task_type="demo", status="running", owner=this_host(os.getpid()))
 
         response = admin_site.post(
-            "/admin/tasks/task/", {"action": "run_now", "_selected_action": ["demo"]}, follow=True
+            "/admin/tasks/task/",
+            {"action": "run_now", "_selected_action": ["demo"]},
+            follow=True,
         )
 
         assert b"already running" in response.content
@@ -108,12 +123,16 @@ class TestTaskLogAdmin:
 
         response = admin_site.get("/admin/tasks/tasklog/?task_type=report")
 
-        assert [log.task_type for log in response.context["cl"].result_list] == ["report"]
+        assert [log.task_type for log in response.context["cl"].result_list] == [
+            "report"
+        ]
 
     def test_a_log_cannot_be_changed(self, admin_site):
         log = TaskLogFactory(status="failed")
 
-        response = admin_site.post(f"/admin/tasks/tasklog/{log.pk}/change/", {"status": "completed"})
+        response = admin_site.post(
+            f"/admin/tasks/tasklog/{log.pk}/change/", {"status": "completed"}
+        )
 
         assert response.status_code == 403
         assert TaskLog.objects.get(pk=log.pk).status == "failed"
@@ -121,11 +140,17 @@ class TestTaskLogAdmin:
     def test_a_log_can_be_viewed(self, admin_site):
         log = TaskLogFactory()
 
-        assert admin_site.get(f"/admin/tasks/tasklog/{log.pk}/change/").status_code == 200
+        assert (
+            admin_site.get(f"/admin/tasks/tasklog/{log.pk}/change/").status_code == 200
+        )
 
     def test_logs_cannot_be_added_or_deleted(self, admin_site):
         log = TaskLogFactory()
 
         assert admin_site.get("/admin/tasks/tasklog/add/").status_code == 403
-        assert admin_site.post(f"/admin/tasks/tasklog/{log.pk}/delete/", {"post": "yes"}).status_code == 403
-
+        assert (
+            admin_site.post(
+                f"/admin/tasks/tasklog/{log.pk}/delete/", {"post": "yes"}
+            ).status_code
+            == 403
+        )

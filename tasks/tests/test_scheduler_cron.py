@@ -17,7 +17,16 @@ class TestScheduleNormalise:
 
     @pytest.mark.parametrize(
         "schedule",
-        ["", "   ", "x", "* * * *", "61 * * * *", "*/0 * * * *", "a b c d e", "0 2 * * 8"],
+        [
+            "",
+            "   ",
+            "x",
+            "* * * *",
+            "61 * * * *",
+            "*/0 * * * *",
+            "a b c d e",
+            "0 2 * * 8",
+        ],
     )
     def test_malformed_cron_is_invalid_naming_the_schedule_field(self, schedule):
         with pytest.raises(Invalid) as caught:
@@ -53,10 +62,14 @@ class TestScheduleNormalise:
 
 class TestScheduleNextRun:
     def test_daily_schedule_fires_next_at_its_hour(self):
-        assert schedule_next_run("0 2 * * *", now=NOW) == datetime(2026, 1, 15, 2, 0, tzinfo=UTC)
+        assert schedule_next_run("0 2 * * *", now=NOW) == datetime(
+            2026, 1, 15, 2, 0, tzinfo=UTC
+        )
 
     def test_next_run_is_strictly_after_now(self):
-        assert schedule_next_run("0 10 * * *", now=NOW) == datetime(2026, 1, 15, 10, tzinfo=UTC)
+        assert schedule_next_run("0 10 * * *", now=NOW) == datetime(
+            2026, 1, 15, 10, tzinfo=UTC
+        )
 
     @pytest.mark.parametrize("weekday", ["0", "7", "sun", "SUN"])
     def test_crontab_day_zero_and_seven_are_sunday(self, weekday):

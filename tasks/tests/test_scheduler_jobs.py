@@ -40,7 +40,11 @@ class TestRunScheduledFire:
 
         log = TaskLog.objects.get(task_type=demo)
         assert outcome == "executed"
-        assert (log.trigger, log.scheduled_for, log.status) == ("schedule", FIRE, "completed")
+        assert (log.trigger, log.scheduled_for, log.status) == (
+            "schedule",
+            FIRE,
+            "completed",
+        )
 
     def test_a_fire_already_run_is_skipped(self, demo):
         run_scheduled_fire(demo, scheduled_for=FIRE)
@@ -79,7 +83,9 @@ class TestRunScheduledFire:
 def test_the_executor_passes_the_fire_time_as_scheduled_for():
     _seen.clear()
     _called.clear()
-    scheduler = BackgroundScheduler(timezone=UTC, executors={"default": FireTimeExecutor()})
+    scheduler = BackgroundScheduler(
+        timezone=UTC, executors={"default": FireTimeExecutor()}
+    )
     scheduler.start()
     run_date = timezone.now() + timedelta(milliseconds=200)
     try:

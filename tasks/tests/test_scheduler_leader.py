@@ -16,7 +16,6 @@ from tasks.selectors import LEASE_NAME
 from tasks.tests.support import _terminate_backend, database_down
 
 
-
 def _lease() -> SchedulerLease:
     return SchedulerLease.objects.get(name=LEASE_NAME)
 
@@ -41,14 +40,20 @@ class TestLeaseLeadership:
         now = timezone.now()
         LeaseLeadership(identity="a:1").try_lead(now=now)
 
-        assert LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=9)) is False
+        assert (
+            LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=9))
+            is False
+        )
         assert _lease().owner == "a:1"
 
     def test_an_expired_lease_is_taken_over(self):
         now = timezone.now()
         LeaseLeadership(identity="a:1").try_lead(now=now)
 
-        assert LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=11)) is True
+        assert (
+            LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=11))
+            is True
+        )
         assert _lease().owner == "b:2"
 
     def test_renewal_moves_the_heartbeat_but_keeps_acquired_at(self):
@@ -58,7 +63,10 @@ class TestLeaseLeadership:
 
         assert leader.try_lead(now=now + timedelta(seconds=5)) is True
         lease = _lease()
-        assert (lease.acquired_at, lease.heartbeat_at) == (now, now + timedelta(seconds=5))
+        assert (lease.acquired_at, lease.heartbeat_at) == (
+            now,
+            now + timedelta(seconds=5),
+        )
 
     def test_a_leader_overtaken_after_expiry_learns_it_lost(self):
         now = timezone.now()
@@ -76,7 +84,10 @@ class TestLeaseLeadership:
         leader.release()
 
         assert _lease().owner == ""
-        assert LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=1)) is True
+        assert (
+            LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=1))
+            is True
+        )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -154,6 +165,8 @@ class TestAdvisoryLockLeadership:
 
 
 def test_the_strategy_follows_the_database_vendor():
-    expected = AdvisoryLockLeadership if connection.vendor == "postgresql" else LeaseLeadership
+    expected = (
+        AdvisoryLockLeadership if connection.vendor == "postgresql" else LeaseLeadership
+    )
 
     assert isinstance(leadership_for_database(), expected)

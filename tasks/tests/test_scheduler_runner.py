@@ -20,7 +20,10 @@ from tasks.tests.support import database_down
 
 YEARLY = "0 0 1 1 *"
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_dirs")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("engine_dirs"),
+]
 
 
 @pytest.fixture
@@ -61,14 +64,18 @@ def _job(runner: SchedulerRunner, task_id: str):
 
 class TestJobsAtStart:
     def test_an_unreadable_stored_job_is_replaced(self, demo, runner):
-        DjangoJob.objects.create(id="demo", job_state=b"not a pickle", next_run_time=timezone.now())
+        DjangoJob.objects.create(
+            id="demo", job_state=b"not a pickle", next_run_time=timezone.now()
+        )
 
         runner._start_jobs()
 
         assert "month='1'" in str(_job(runner, "demo").trigger)
 
     def test_jobs_of_unknown_tasks_are_removed(self, demo, runner):
-        DjangoJob.objects.create(id="ghost", job_state=b"x", next_run_time=timezone.now())
+        DjangoJob.objects.create(
+            id="ghost", job_state=b"x", next_run_time=timezone.now()
+        )
 
         runner._start_jobs()
 
@@ -98,7 +105,9 @@ class TestJobsAtStart:
         next_run = _job(runner, "demo").next_run_time
         assert (next_run.month, next_run.day, next_run.hour) == (1, 1, 0)
 
-    def test_registered_tasks_without_rows_are_seeded_and_scheduled(self, make_task, runner):
+    def test_registered_tasks_without_rows_are_seeded_and_scheduled(
+        self, make_task, runner
+    ):
         make_task(lambda: {}, task_id="fresh")
 
         runner._start_jobs()

@@ -34,19 +34,27 @@ class TestTaskList:
         assert backup.task.schedule == "30 4 * * *"
         assert backup.next_run is None
 
-    def test_queries_do_not_grow_with_the_number_of_tasks_or_logs(self, django_assert_max_num_queries):
+    def test_queries_do_not_grow_with_the_number_of_tasks_or_logs(
+        self, django_assert_max_num_queries
+    ):
         for task_type in ("backup", "cleanup", "report"):
             TaskLogFactory.create_batch(3, task_type=task_type)
 
         with django_assert_max_num_queries(2):
             overviews = task_list()
 
-        assert all(o.last_log is not None for o in overviews if o.task.pk in {"backup", "report"})
+        assert all(
+            o.last_log is not None
+            for o in overviews
+            if o.task.pk in {"backup", "report"}
+        )
 
     def test_the_last_run_is_the_latest_start_not_the_latest_insert(self):
         now = timezone.now()
         newest = TaskLogFactory(task_type="backup", started_at=now)
-        TaskLogFactory(task_type="backup", started_at=now - timedelta(hours=2))  # replayed later
+        TaskLogFactory(
+            task_type="backup", started_at=now - timedelta(hours=2)
+        )  # replayed later
 
         assert task_get(task_id="backup").last_log == newest
 
@@ -85,7 +93,13 @@ class TestTaskLogs:
         with django_assert_num_queries(1):
             stats = task_log_stats()
 
-        assert stats == {"total": 2, "completed": 1, "failed": 0, "running": 0, "interrupted": 1}
+        assert stats == {
+            "total": 2,
+            "completed": 1,
+            "failed": 0,
+            "running": 0,
+            "interrupted": 1,
+        }
 
 
 @pytest.mark.django_db
@@ -94,7 +108,9 @@ class TestSchedulerState:
         assert scheduler_state().health == "not_running"
 
     def test_a_released_lease_is_not_running(self):
-        SchedulerLease.objects.create(name=LEASE_NAME, owner="", heartbeat_at=timezone.now())
+        SchedulerLease.objects.create(
+            name=LEASE_NAME, owner="", heartbeat_at=timezone.now()
+        )
 
         assert scheduler_state().running is False
 
