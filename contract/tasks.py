@@ -139,7 +139,7 @@ def task_log_list_body(logs: list[TaskLog]) -> dict:
 def task_log_stats_body(counts: Mapping[str, int]) -> dict:
     """``GET /task_logs/stats``; ``success_rate`` in percent, 2 decimals, 0 if empty."""
     total = counts["total"]
-    rate = round(counts["completed"] / total * 100, 2) if total else 0
+    rate = round(counts["completed"] / total * 100, 2) if total else 0.0
     return {
         "total_executions": total,
         "completed": counts["completed"],

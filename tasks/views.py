@@ -77,7 +77,7 @@ def _task_or_404(task_id: str) -> TaskOverview:
 class TaskListView(APIView):
     """Every task with its schedule, switch, last and next run."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="tasks_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response(
             task_list_body([_task_body(overview) for overview in task_list()])
