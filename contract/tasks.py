@@ -173,9 +173,14 @@ def parse_task_log_query(params: Mapping[str, str]) -> dict:
     """``task_type``, ``status`` and ``limit`` of a task log query.
 
     Raises Invalid naming the parameter when ``status`` is not a log status,
-    ``limit`` is not an integer from 1 to 500, or ``task_type`` is too long.
+    ``limit`` is not an integer from 1 to 500, or ``task_type`` is too long
+    or holds control characters.
     """
     task_type = (params.get("task_type") or "").strip() or None
+    if task_type is not None and any(ord(c) < 32 or ord(c) == 127 for c in task_type):
+        raise Invalid(
+            "task_type must not contain control characters", field="task_type"
+        )
     if task_type is not None and len(task_type) > TASK_TYPE_MAX_LENGTH:
         raise Invalid(
             f"task_type must be at most {TASK_TYPE_MAX_LENGTH} characters",

@@ -382,6 +382,12 @@ class TestTaskLogList:
         _assert_error(response, 400)
         assert query.split("=")[0] in response.json()["details"]
 
+    @pytest.mark.parametrize("value", ["%00", "%01", "a%7F", "x" * 65])
+    def test_unusable_task_type_is_a_bad_request(self, user_client, value):
+        response = user_client.get(f"/api/v1/task_logs?task_type={value}")
+
+        _assert_error(response, 400)
+
     def test_unknown_parameters_are_ignored(self, user_client):
         assert user_client.get("/api/v1/task_logs?colour=blue").status_code == 200
 
