@@ -323,7 +323,10 @@ LOG_LEVEL = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "security.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "security.logging.RequestIdFilter"},
+        "redact_pii": {"()": "security.logging.RedactPIIFilter"},
+    },
     "formatters": {
         "json": {
             "()": "security.logging.JsonFormatter",
@@ -333,7 +336,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_pii"],
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

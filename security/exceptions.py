@@ -11,7 +11,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -22,6 +22,22 @@ from contract.errors import Autom8Error, error_body
 logger = logging.getLogger("autom8.errors")
 
 RATE_LIMITED_MESSAGE = "Too many requests. Please try again later."
+# django-ratelimit's own decorator does not say when its window ends.
+RATELIMITED_RETRY_AFTER = "60"
+
+_DEFAULT_MESSAGES = {
+    400: "Bad request",
+    401: "Authentication credentials were not provided or are invalid",
+    403: "You do not have permission to perform this action",
+    404: "Resource not found",
+    405: "Method not allowed",
+    406: "Not acceptable: this API answers application/json",
+    413: "Request body too large",
+    415: "Unsupported media type: send application/json",
+    429: RATE_LIMITED_MESSAGE,
+    500: "Internal Server Error",
+    503: "Service temporarily unavailable",
+}
 
 _DRF_MESSAGES = {
     drf.NotAuthenticated: "Authentication credentials were not provided",
@@ -32,6 +48,20 @@ _DRF_MESSAGES = {
     drf.UnsupportedMediaType: "Unsupported media type: send application/json",
     drf.NotAcceptable: "Not acceptable: this API answers application/json",
 }
+
+
+def mark_logged(response: HttpResponseBase) -> None:
+    """Keep Django from logging this response again (traceback already logged)."""
+    # django.utils.log.log_response skips responses carrying this flag; without
+    # it every 500 would also give a second, traceback-less error line.
+    response._has_been_logged = True
+
+
+def default_message(status: int) -> str:
+    """A generic ``message`` for an error status when nothing more is known."""
+    if status in _DEFAULT_MESSAGES:
+        return _DEFAULT_MESSAGES[status]
+    return "Request failed" if status < 500 else "Internal Server Error"
 
 
 def _field_details(detail) -> dict[str, list[str]]:
@@ -63,6 +93,8 @@ def _drf_body(exc: drf.APIException) -> dict:
         return error_body(status, str(exc.detail))
     if isinstance(exc, drf.Throttled):
         return error_body(429, RATE_LIMITED_MESSAGE)
+    if isinstance(exc, drf.PermissionDenied) and exc.detail != drf.PermissionDenied.default_detail:
+        return error_body(status, str(exc.detail))
     for kind, message in _DRF_MESSAGES.items():
         if isinstance(exc, kind):
             return error_body(status, message)
@@ -74,11 +106,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, Autom8Error):
         return Response(exc.body(), status=exc.status, headers=getattr(exc, "headers", None))
     if isinstance(exc, Ratelimited):
-        return Response(
-            error_body(429, RATE_LIMITED_MESSAGE),
-            status=429,
-            headers=getattr(exc, "headers", None),
-        )
+        headers = {"Retry-After": RATELIMITED_RETRY_AFTER, **(getattr(exc, "headers", None) or {})}
+        return Response(error_body(429, RATE_LIMITED_MESSAGE), status=429, headers=headers)
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         details = {k: [str(m) for m in v] for k, v in details.items()}
@@ -96,7 +125,9 @@ def exception_handler(exc: Exception, context: dict) -> Response:
             getattr(request, "path", "-"),
             exc_info=(type(exc), exc, exc.__traceback__),
         )
-        return Response(error_body(500, "Internal Server Error"), status=500)
+        response = Response(error_body(500, "Internal Server Error"), status=500)
+        mark_logged(response)
+        return response
     response.data = _drf_body(exc)
     return response
 
@@ -113,7 +144,9 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """Django's ``handler403``."""
     if isinstance(exception, Ratelimited):
-        return _json_error(429, RATE_LIMITED_MESSAGE)
+        response = _json_error(429, RATE_LIMITED_MESSAGE)
+        response["Retry-After"] = RATELIMITED_RETRY_AFTER
+        return response
     return _json_error(403, "You do not have permission to perform this action")
 
 

@@ -1,0 +1,78 @@
+"""Personal data and secrets never reach a log line."""
+
+import logging
+
+import pytest
+
+from security.logging import RedactPIIFilter, redact, redact_field
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+254712345678",
+        "+254 712 345 678",
+        "0712 345 678",
+        "0712345678",
+        "+1 (415) 555-2671",
+    ],
+)
+def test_phone_numbers_are_masked(text):
+    assert redact(f"call {text} now") == "call [PHONE] now"
+
+
+def test_emails_are_masked():
+    assert redact("from Amina.O@Example.co.ke today") == "from [EMAIL] today"
+
+
+@pytest.mark.parametrize(
+    "text", ["password=hunter2", "password: hunter2", '"password": "hunter2"', "secret=hunter2"]
+)
+def test_password_values_are_masked(text):
+    assert "hunter2" not in redact(text)
+
+
+def test_jwts_are_masked():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoxfQ.c2lnbmF0dXJlLXZhbHVl"
+
+    assert redact(f"token {jwt}") == "token [TOKEN]"
+
+
+def test_bearer_credentials_are_masked():
+    assert redact("Authorization: Bearer abcdef123456") == "Authorization: Bearer [TOKEN]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-14T10:00:00.123456Z",
+        "at 2026-01-14 10:00:00",
+        "GET /api/v1/contacts/12345678901 200",
+        "request 4f7c2a10-9b1e-4c8d-a2f3-0d9e8c7b6a51",
+        "from 192.168.100.200",
+        "took 3.27ms for 1048576 bytes",
+        "Refresh token blacklisted",
+    ],
+)
+def test_ordinary_text_is_left_alone(text):
+    assert redact(text) == text
+
+
+def test_a_sensitive_field_name_masks_the_whole_value():
+    assert redact_field("password", "anything") == "[REDACTED]"
+
+
+def test_safe_fields_are_kept_verbatim():
+    assert redact_field("request_id", "12345678-1234-1234") == "12345678-1234-1234"
+
+
+def test_nested_values_are_masked():
+    assert redact_field("payload", {"who": ["a@b.example"]}) == {"who": ["[EMAIL]"]}
+
+
+def test_the_filter_formats_then_masks_the_message():
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "mail %s", ("a@b.example",), None)
+
+    RedactPIIFilter().filter(record)
+
+    assert (record.getMessage(), record.args) == ("mail [EMAIL]", None)
