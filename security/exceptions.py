@@ -93,25 +93,43 @@ def _drf_body(exc: drf.APIException) -> dict:
         return error_body(status, str(exc.detail))
     if isinstance(exc, drf.Throttled):
         return error_body(429, RATE_LIMITED_MESSAGE)
-    if isinstance(exc, drf.PermissionDenied) and exc.detail != drf.PermissionDenied.default_detail:
+    if (
+        isinstance(exc, drf.PermissionDenied)
+        and exc.detail != drf.PermissionDenied.default_detail
+    ):
         return error_body(status, str(exc.detail))
     for kind, message in _DRF_MESSAGES.items():
         if isinstance(exc, kind):
             return error_body(status, message)
-    return error_body(status, str(exc.detail) if status < 500 else "Internal Server Error")
+    return error_body(
+        status, str(exc.detail) if status < 500 else "Internal Server Error"
+    )
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's ``EXCEPTION_HANDLER``: every exception becomes the envelope."""
     if isinstance(exc, Autom8Error):
-        return Response(exc.body(), status=exc.status, headers=getattr(exc, "headers", None))
+        return Response(
+            exc.body(), status=exc.status, headers=getattr(exc, "headers", None)
+        )
     if isinstance(exc, Ratelimited):
-        headers = {"Retry-After": RATELIMITED_RETRY_AFTER, **(getattr(exc, "headers", None) or {})}
-        return Response(error_body(429, RATE_LIMITED_MESSAGE), status=429, headers=headers)
+        headers = {
+            "Retry-After": RATELIMITED_RETRY_AFTER,
+            **(getattr(exc, "headers", None) or {}),
+        }
+        return Response(
+            error_body(429, RATE_LIMITED_MESSAGE), status=429, headers=headers
+        )
     if isinstance(exc, DjangoValidationError):
-        details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        details = (
+            exc.message_dict
+            if hasattr(exc, "error_dict")
+            else {"non_field_errors": exc.messages}
+        )
         details = {k: [str(m) for m in v] for k, v in details.items()}
-        return Response(error_body(400, _validation_message(details), details), status=400)
+        return Response(
+            error_body(400, _validation_message(details), details), status=400
+        )
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -136,12 +154,16 @@ def _json_error(status: int, message: str) -> JsonResponse:
     return JsonResponse(error_body(status, message), status=status)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def bad_request(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     """Django's ``handler400``."""
     return _json_error(400, "Bad request")
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def permission_denied(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     """Django's ``handler403``."""
     if isinstance(exception, Ratelimited):
         response = _json_error(429, RATE_LIMITED_MESSAGE)
@@ -150,7 +172,9 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     return _json_error(403, "You do not have permission to perform this action")
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def page_not_found(
+    request: HttpRequest, exception: Exception | None = None
+) -> JsonResponse:
     """Django's ``handler404``."""
     return _json_error(404, "Resource not found")
 

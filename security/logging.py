@@ -28,18 +28,40 @@ TOKEN_MARK = "[TOKEN]"
 # Extra fields whose whole value is sensitive, matched as substrings of the
 # lower-cased field name.
 SENSITIVE_FIELDS = (
-    "password", "passwd", "secret", "token", "authorization", "cookie",
-    "phone", "email", "api_key", "apikey", "refresh", "signature",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "cookie",
+    "phone",
+    "email",
+    "api_key",
+    "apikey",
+    "refresh",
+    "signature",
 )
 # Fields the project writes itself and that hold no personal data; they are
 # left alone so that ids and timings survive the phone pattern.
-SAFE_FIELDS = frozenset({
-    "request_id", "method", "status_code", "duration_ms", "timestamp", "level",
-    "module", "task_log_id", "task_type", "job_id",
-})
+SAFE_FIELDS = frozenset(
+    {
+        "request_id",
+        "method",
+        "status_code",
+        "duration_ms",
+        "timestamp",
+        "level",
+        "module",
+        "task_log_id",
+        "task_type",
+        "job_id",
+    }
+)
 # Attributes every LogRecord has; not ``extra`` fields.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "request_id",
+    "message",
+    "asctime",
+    "request_id",
 }
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
@@ -48,7 +70,9 @@ _SECRET_ASSIGNMENT = re.compile(
     r"(?i)(\"?'?\b(?:password|passwd|pwd|secret|api[_-]?key|refresh|token)\b\"?'?"
     r"\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
 )
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+)
 # Phone-like runs: an optional +, then digits with spaces, dots, dashes or
 # brackets between them, judged by their digit count below. Runs inside
 # words, paths, ids and times ("/contacts/42", "10:00:00.123456") are not
@@ -62,7 +86,12 @@ def _phone(match: re.Match) -> str:
     text = match.group(0)
     digits = sum(ch.isdigit() for ch in text)
     international = text.startswith("+")
-    if _DATE_LIKE.search(text) or _IPV4.fullmatch(text) or digits > 15 or digits < (8 if international else 9):
+    if (
+        _DATE_LIKE.search(text)
+        or _IPV4.fullmatch(text)
+        or digits > 15
+        or digits < (8 if international else 9)
+    ):
         return text
     return PHONE_MARK
 
@@ -109,7 +138,9 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
             request = getattr(record, "request", None)
-            record.request_id = request_id_var.get() or getattr(request, "request_id", None)
+            record.request_id = request_id_var.get() or getattr(
+                request, "request_id", None
+            )
         return True
 
 
@@ -135,10 +166,14 @@ class RedactPIIFilter(logging.Filter):
 class JsonFormatter(_BaseJsonFormatter):
     """One JSON object per line: timestamp, level, module, message, request_id."""
 
-    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
+    def add_fields(
+        self, log_record: dict, record: logging.LogRecord, message_dict: dict
+    ) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record["timestamp"] = (
-            datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+            datetime.fromtimestamp(record.created, UTC)
+            .isoformat()
+            .replace("+00:00", "Z")
         )
         log_record["level"] = record.levelname
         log_record["module"] = record.name

@@ -35,7 +35,13 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+)
 from django.http.multipartparser import MultiPartParserError
 
 from contract.errors import error_body
@@ -55,9 +61,20 @@ NUL_FIELD_MESSAGE = "must not contain NUL bytes"
 HSTS_DEFAULT_SECONDS = 31536000
 _FILE_CHUNK = 64 * 1024
 # Exceptions Django itself turns into 4xx answers (handler400/403/404).
-_CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
+_CLIENT_ERRORS = (
+    Http404,
+    PermissionDenied,
+    BadRequest,
+    SuspiciousOperation,
+    MultiPartParserError,
+)
 # Headers of a replaced non-JSON error response that describe the body.
-_BODY_HEADERS = {"content-type", "content-length", "content-encoding", "content-disposition"}
+_BODY_HEADERS = {
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "content-disposition",
+}
 
 
 def request_id_from(value: str | None) -> str:
@@ -116,8 +133,10 @@ class ResponseEnvelopeMiddleware:
         finally:
             request_id_var.reset(context)
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        """A bare 500 envelope for an unexpected view error; logged with the request id."""
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        """A bare 500 envelope for an unexpected view error, logged with its id."""
         if isinstance(exception, _CLIENT_ERRORS):
             return None
         error_logger.error(
@@ -139,7 +158,9 @@ def _as_envelope(response: HttpResponseBase) -> HttpResponseBase:
     if response.status_code < 400 or _is_json(response):
         return response
     status = response.status_code
-    replacement = JsonResponse(error_body(status, default_message(status)), status=status)
+    replacement = JsonResponse(
+        error_body(status, default_message(status)), status=status
+    )
     for name, value in response.items():
         if name.lower() not in _BODY_HEADERS:
             replacement[name] = value

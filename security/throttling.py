@@ -48,7 +48,9 @@ UNAVAILABLE_RETRY_AFTER = 30
 class RateLimitUnavailable(ServiceUnavailable):
     """503: the counter cache is down and the limit fails closed."""
 
-    default_message = "Rate limiting is temporarily unavailable. Please try again later."
+    default_message = (
+        "Rate limiting is temporarily unavailable. Please try again later."
+    )
     headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
 
 
@@ -205,7 +207,9 @@ class DefaultRateThrottle(_LimitThrottle):
         if not settings.RATELIMIT_ENABLE:
             return True
         user = request.user
-        value = f"user:{user.pk}" if user and user.is_authenticated else _ip_key(request)
+        value = (
+            f"user:{user.pk}" if user and user.is_authenticated else _ip_key(request)
+        )
         try:
             state, over = _count(
                 request,
@@ -251,7 +255,9 @@ class LoginRateThrottle(_LimitThrottle):
             counted = [self._count(request, "autom8.login.ip", _ip_key(request))]
             username = login_username(request)
             if username is not None:
-                counted.append(self._count(request, "autom8.login.username", f"user:{username}"))
+                counted.append(
+                    self._count(request, "autom8.login.username", f"user:{username}")
+                )
         except _CacheDown:
             raise RateLimitUnavailable() from None
         refused = [state for state, over in counted if over]
@@ -262,7 +268,13 @@ class LoginRateThrottle(_LimitThrottle):
         _record(request, state)
         return self._refuse(state) if refused else True
 
-    def _count(self, request: Request, group: str, value: str) -> tuple[RateLimitState, bool]:
+    def _count(
+        self, request: Request, group: str, value: str
+    ) -> tuple[RateLimitState, bool]:
         return _count(
-            request, group=group, value=value, limit=settings.RATE_LIMIT_LOGIN, policy=self.policy
+            request,
+            group=group,
+            value=value,
+            limit=settings.RATE_LIMIT_LOGIN,
+            policy=self.policy,
         )

@@ -24,7 +24,9 @@ _CREDENTIALS = inline_serializer(
     "TokenRequest",
     fields={"username": serializers.CharField(), "password": serializers.CharField()},
 )
-_REFRESH = inline_serializer("RefreshRequest", fields={"refresh": serializers.CharField()})
+_REFRESH = inline_serializer(
+    "RefreshRequest", fields={"refresh": serializers.CharField()}
+)
 # Response bodies are documented from contract/snapshot.json by the
 # autom8_site.openapi hook.
 _OBJECT = {200: OpenApiTypes.OBJECT}
@@ -32,7 +34,9 @@ _OBJECT = {200: OpenApiTypes.OBJECT}
 
 def _pair_response(pair) -> Response:
     return Response(
-        token_pair_body(access=pair.access, refresh=pair.refresh, expires_in=pair.expires_in)
+        token_pair_body(
+            access=pair.access, refresh=pair.refresh, expires_in=pair.expires_in
+        )
     )
 
 
@@ -100,8 +104,12 @@ class ProtectedView(APIView):
 
     permission_classes = [IsUserRole]
 
-    @extend_schema(operation_id="auth_protected", summary="Check a bearer token", responses=_OBJECT)
+    @extend_schema(
+        operation_id="auth_protected", summary="Check a bearer token", responses=_OBJECT
+    )
     def get(self, request: Request) -> Response:
         return Response(
-            protected_body(username=request.user.get_username(), role=user_role(request.user))
+            protected_body(
+                username=request.user.get_username(), role=user_role(request.user)
+            )
         )

@@ -69,7 +69,9 @@ class TestTokenObtain:
 
         assert response.status_code == 200
 
-    def test_tokens_are_signed_with_the_jwt_key_not_the_secret_key(self, api_client, user):
+    def test_tokens_are_signed_with_the_jwt_key_not_the_secret_key(
+        self, api_client, user
+    ):
         access = login(api_client, user).json()["access"]
 
         claims = jwt.decode(access, settings.JWT_SIGNING_KEY, algorithms=["HS256"])
@@ -150,7 +152,8 @@ class TestTokenObtain:
 
     def test_form_encoded_body_is_unsupported_media_type(self, api_client):
         response = api_client.post(
-            TOKEN_URL, data="username=a&password=b",
+            TOKEN_URL,
+            data="username=a&password=b",
             content_type="application/x-www-form-urlencoded",
         )
 
@@ -161,7 +164,9 @@ class TestTokenRefresh:
     def test_refresh_gives_a_new_pair(self, api_client, user):
         pair = login(api_client, user).json()
 
-        response = api_client.post(REFRESH_URL, {"refresh": pair["refresh"]}, format="json")
+        response = api_client.post(
+            REFRESH_URL, {"refresh": pair["refresh"]}, format="json"
+        )
 
         assert response.status_code == 200
         assert tuple(response.json()) == TOKEN_PAIR_KEYS
@@ -169,7 +174,9 @@ class TestTokenRefresh:
 
     def test_the_rotated_refresh_token_works(self, api_client, user):
         first = login(api_client, user).json()["refresh"]
-        second = api_client.post(REFRESH_URL, {"refresh": first}, format="json").json()["refresh"]
+        second = api_client.post(REFRESH_URL, {"refresh": first}, format="json").json()[
+            "refresh"
+        ]
 
         response = api_client.post(REFRESH_URL, {"refresh": second}, format="json")
 
@@ -182,7 +189,9 @@ class TestTokenRefresh:
         response = api_client.post(REFRESH_URL, {"refresh": refresh}, format="json")
 
         assert_envelope(response, 401)
-        assert BlacklistedToken.objects.filter(token__jti=RefreshToken(refresh, verify=False)["jti"]).exists()
+        assert BlacklistedToken.objects.filter(
+            token__jti=RefreshToken(refresh, verify=False)["jti"]
+        ).exists()
 
     def test_an_access_token_cannot_refresh(self, api_client, user):
         access = login(api_client, user).json()["access"]
@@ -202,7 +211,9 @@ class TestTokenRefresh:
     def test_a_tampered_refresh_token_is_unauthorized(self, api_client, user):
         refresh = str(RefreshToken.for_user(user))
 
-        response = api_client.post(REFRESH_URL, {"refresh": tamper(refresh)}, format="json")
+        response = api_client.post(
+            REFRESH_URL, {"refresh": tamper(refresh)}, format="json"
+        )
 
         assert_envelope(response, 401)
 
@@ -255,7 +266,9 @@ def test_concurrent_refreshes_of_one_token_yield_one_success():
             with lock:
                 statuses.append(response.status_code)
 
-        threads = [threading.Thread(target=refresh_once) for _ in range(CONCURRENT_REFRESHES)]
+        threads = [
+            threading.Thread(target=refresh_once) for _ in range(CONCURRENT_REFRESHES)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -268,16 +281,22 @@ class TestLogout:
     def test_logout_answers_no_content(self, api_client, user):
         pair = login(api_client, user).json()
 
-        response = bearer(pair["access"]).post(LOGOUT_URL, {"refresh": pair["refresh"]}, format="json")
+        response = bearer(pair["access"]).post(
+            LOGOUT_URL, {"refresh": pair["refresh"]}, format="json"
+        )
 
         assert response.status_code == 204
         assert response.content == b""
 
     def test_a_logged_out_refresh_token_no_longer_refreshes(self, api_client, user):
         pair = login(api_client, user).json()
-        bearer(pair["access"]).post(LOGOUT_URL, {"refresh": pair["refresh"]}, format="json")
+        bearer(pair["access"]).post(
+            LOGOUT_URL, {"refresh": pair["refresh"]}, format="json"
+        )
 
-        response = api_client.post(REFRESH_URL, {"refresh": pair["refresh"]}, format="json")
+        response = api_client.post(
+            REFRESH_URL, {"refresh": pair["refresh"]}, format="json"
+        )
 
         assert_envelope(response, 401)
 
@@ -380,7 +399,9 @@ class TestProtected:
 
     def test_a_token_signed_with_another_key_is_unauthorized(self, user):
         claims = dict(AccessToken.for_user(user).payload)
-        forged = jwt.encode(claims, key="some-other-key-of-enough-length-32b", algorithm="HS256")
+        forged = jwt.encode(
+            claims, key="some-other-key-of-enough-length-32b", algorithm="HS256"
+        )
 
         response = bearer(forged).get(PROTECTED_URL)
 

@@ -68,7 +68,9 @@ class TestMethodNotAllowed:
 class TestBadRequests:
     def test_malformed_json_is_400(self, client):
         response = client.post(
-            "/api/v1/auth/token/refresh", data="{not json", content_type="application/json"
+            "/api/v1/auth/token/refresh",
+            data="{not json",
+            content_type="application/json",
         )
 
         body = assert_envelope(response, 400, "Bad Request")
@@ -82,7 +84,9 @@ class TestBadRequests:
         assert_envelope(response, 415, "Unsupported Media Type")
 
     def test_a_field_error_names_the_field_in_message_and_details(self, client):
-        response = client.post("/api/v1/auth/token/refresh", {"refresh": 7}, format="json")
+        response = client.post(
+            "/api/v1/auth/token/refresh", {"refresh": 7}, format="json"
+        )
 
         body = assert_envelope(response, 400, "Bad Request")
         assert "refresh" in body["message"]
@@ -137,7 +141,14 @@ class TestServerError:
     def test_a_500_leaks_nothing_of_the_exception(self, client, url):
         response = client.get(url)
 
-        for fragment in ("SELECT", "secret_table", "/srv/", "hunter2", "RuntimeError", "Traceback"):
+        for fragment in (
+            "SELECT",
+            "secret_table",
+            "/srv/",
+            "hunter2",
+            "RuntimeError",
+            "Traceback",
+        ):
             assert fragment not in response.content.decode()
 
     @pytest.mark.parametrize("url", ["/test/api-crash", "/test/django-crash"])
@@ -149,7 +160,9 @@ class TestServerError:
         assert response.json() == BARE_500
 
     @pytest.mark.parametrize("url", ["/test/api-crash", "/test/django-crash"])
-    def test_a_crash_is_answered_even_when_exceptions_propagate(self, client, settings, url):
+    def test_a_crash_is_answered_even_when_exceptions_propagate(
+        self, client, settings, url
+    ):
         settings.DEBUG_PROPAGATE_EXCEPTIONS = True
 
         response = client.get(url)

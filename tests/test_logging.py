@@ -33,7 +33,11 @@ class TestAccessLine:
 
         line = access_lines(logs)[0]
         assert ACCESS_FIELDS | BASE_FIELDS <= set(line)
-        assert (line["method"], line["path"], line["status_code"]) == ("GET", "/api/v1/health", 200)
+        assert (line["method"], line["path"], line["status_code"]) == (
+            "GET",
+            "/api/v1/health",
+            200,
+        )
         assert isinstance(line["duration_ms"], float)
 
     def test_the_access_line_carries_the_response_request_id(self, api_client):

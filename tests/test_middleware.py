@@ -23,7 +23,9 @@ BIG_STATIC_SIZE = 3 * 1024 * 1024 + 17
 def static_dir(settings, tmp_path):
     """STATIC_ROOT with a small and a large file; new clients serve them."""
     (tmp_path / "site.css").write_bytes(STATIC_TEXT)
-    (tmp_path / "big.bin").write_bytes(bytes(range(256)) * (BIG_STATIC_SIZE // 256) + b"x" * 17)
+    (tmp_path / "big.bin").write_bytes(
+        bytes(range(256)) * (BIG_STATIC_SIZE // 256) + b"x" * 17
+    )
     settings.STATIC_ROOT = str(tmp_path)
     return tmp_path
 
@@ -58,7 +60,9 @@ def make_response(kind: str, user, request, settings):
         # Plain storage: the page renders whether or not collectstatic ran.
         settings.STORAGES = {
             **settings.STORAGES,
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+            "staticfiles": {
+                "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+            },
         }
         return client.get("/admin/login/")
     raise ValueError(kind)
@@ -70,7 +74,9 @@ KINDS = ["200", "404", "405", "500", "429", "static", "admin"]
 @pytest.fixture(params=KINDS)
 def any_response(request, user, settings):
     response = make_response(request.param, user, request, settings)
-    assert response.status_code == (int(request.param) if request.param.isdigit() else 200)
+    assert response.status_code == (
+        int(request.param) if request.param.isdigit() else 200
+    )
     return response
 
 
@@ -84,7 +90,9 @@ class TestEveryResponse:
     def test_carries_a_signature_of_its_body(self, any_response):
         body = body_of(any_response)
 
-        assert verify_integrity(any_response, body, settings.RESPONSE_SIGNING_KEY, max_age=60)
+        assert verify_integrity(
+            any_response, body, settings.RESPONSE_SIGNING_KEY, max_age=60
+        )
 
     def test_carries_nosniff(self, any_response):
         assert any_response["X-Content-Type-Options"] == "nosniff"
@@ -219,7 +227,9 @@ class TestNulBytes:
     def test_a_nul_answer_carries_the_headers(self, api_client):
         response = api_client.get("/api/v1/health?x=%00")
 
-        assert verify_integrity(response, response.content, settings.RESPONSE_SIGNING_KEY)
+        assert verify_integrity(
+            response, response.content, settings.RESPONSE_SIGNING_KEY
+        )
         assert response["X-Content-Type-Options"] == "nosniff"
 
     def test_an_escaped_percent_sign_is_not_a_nul(self, api_client):

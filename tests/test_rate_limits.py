@@ -19,7 +19,10 @@ pytestmark = pytest.mark.django_db
 PROTECTED_URL = "/api/v1/auth/protected"
 REFRESH_URL = "/api/v1/auth/token/refresh"
 TOKEN_URL = "/api/v1/auth/token"
-RATE_LIMITED = {"error": "Rate limit exceeded", "message": "Too many requests. Please try again later."}
+RATE_LIMITED = {
+    "error": "Rate limit exceeded",
+    "message": "Too many requests. Please try again later.",
+}
 
 
 def anonymous_hit(client: APIClient, ip: str, **extra):
@@ -29,7 +32,10 @@ def anonymous_hit(client: APIClient, ip: str, **extra):
 
 def login_attempt(client: APIClient, username: str, ip: str = "127.0.0.1"):
     return client.post(
-        TOKEN_URL, {"username": username, "password": "wrong"}, format="json", REMOTE_ADDR=ip
+        TOKEN_URL,
+        {"username": username, "password": "wrong"},
+        format="json",
+        REMOTE_ADDR=ip,
     )
 
 
@@ -56,7 +62,9 @@ class TestDefaultLimitHeaders:
 
         assert response["RateLimit-Policy"] == '"default";q=5000;w=60'
 
-    def test_the_ratelimit_field_gives_remaining_and_seconds_to_reset(self, user_client):
+    def test_the_ratelimit_field_gives_remaining_and_seconds_to_reset(
+        self, user_client
+    ):
         response = user_client.get(PROTECTED_URL)
 
         match = re.fullmatch(r'"default";r=(\d+);t=(\d+)', response["RateLimit"])
@@ -127,19 +135,29 @@ class TestDefaultLimitRefusal:
 
     def test_forwarded_for_is_ignored_from_an_untrusted_peer(self, api_client):
         for n in range(2):
-            anonymous_hit(api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+            anonymous_hit(
+                api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"
+            )
 
-        response = anonymous_hit(api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR="198.51.100.9")
+        response = anonymous_hit(
+            api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR="198.51.100.9"
+        )
 
         assert response.status_code == 429
 
-    def test_forwarded_for_names_the_client_behind_a_trusted_proxy(self, api_client, settings):
+    def test_forwarded_for_names_the_client_behind_a_trusted_proxy(
+        self, api_client, settings
+    ):
         settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
         for _ in range(2):
             anonymous_hit(api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR="198.51.100.1")
 
-        refused = anonymous_hit(api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR="198.51.100.1")
-        other = anonymous_hit(api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR="198.51.100.2")
+        refused = anonymous_hit(
+            api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR="198.51.100.1"
+        )
+        other = anonymous_hit(
+            api_client, "10.1.1.1", HTTP_X_FORWARDED_FOR="198.51.100.2"
+        )
 
         assert (refused.status_code, other.status_code) == (429, 400)
 
@@ -177,13 +195,16 @@ class TestLoginLimit:
         assert response["X-RateLimit-Limit"] == "10"
 
     def test_the_eleventh_attempt_from_one_ip_is_refused(self, api_client):
-        statuses = [login_attempt(api_client, f"user-{n}").status_code for n in range(11)]
+        statuses = [
+            login_attempt(api_client, f"user-{n}").status_code for n in range(11)
+        ]
 
         assert statuses == [401] * 10 + [429]
 
     def test_the_eleventh_attempt_on_one_username_is_refused(self, api_client):
         statuses = [
-            login_attempt(api_client, "amina", ip=f"10.2.0.{n}").status_code for n in range(11)
+            login_attempt(api_client, "amina", ip=f"10.2.0.{n}").status_code
+            for n in range(11)
         ]
 
         assert statuses == [401] * 10 + [429]
@@ -196,7 +217,9 @@ class TestLoginLimit:
 
         assert response.status_code == 429
 
-    def test_a_refused_login_is_the_429_envelope_under_the_login_policy(self, api_client, settings):
+    def test_a_refused_login_is_the_429_envelope_under_the_login_policy(
+        self, api_client, settings
+    ):
         settings.RATE_LIMIT_LOGIN = 1
         login_attempt(api_client, "amina")
 
@@ -206,12 +229,15 @@ class TestLoginLimit:
         assert response["RateLimit"].startswith('"login";r=0;')
         assert int(response["Retry-After"]) >= 1
 
-    def test_valid_credentials_are_refused_too_once_over_the_limit(self, api_client, settings, user):
+    def test_valid_credentials_are_refused_too_once_over_the_limit(
+        self, api_client, settings, user
+    ):
         settings.RATE_LIMIT_LOGIN = 1
         login_attempt(api_client, user.username)
 
         response = api_client.post(
-            TOKEN_URL, {"username": user.username, "password": "correct-horse-battery-staple"},
+            TOKEN_URL,
+            {"username": user.username, "password": "correct-horse-battery-staple"},
             format="json",
         )
 
@@ -243,13 +269,17 @@ def ratelimit_cache_down(request, settings):
 
 
 class TestCacheOutage:
-    def test_the_default_limit_fails_open_by_default(self, ratelimit_cache_down, user_client):
+    def test_the_default_limit_fails_open_by_default(
+        self, ratelimit_cache_down, user_client
+    ):
         response = user_client.get(PROTECTED_URL)
 
         assert response.status_code == 200
         assert not response.has_header("X-RateLimit-Limit")
 
-    def test_the_default_limit_can_fail_closed(self, ratelimit_cache_down, user_client, settings):
+    def test_the_default_limit_can_fail_closed(
+        self, ratelimit_cache_down, user_client, settings
+    ):
         settings.RATELIMIT_FAIL_OPEN = False
 
         response = user_client.get(PROTECTED_URL)
@@ -264,7 +294,8 @@ class TestCacheOutage:
         settings.RATELIMIT_FAIL_OPEN = True
 
         response = api_client.post(
-            TOKEN_URL, {"username": user.username, "password": "correct-horse-battery-staple"},
+            TOKEN_URL,
+            {"username": user.username, "password": "correct-horse-battery-staple"},
             format="json",
         )
 
@@ -286,7 +317,9 @@ def _fresh_window(base: str, headers: dict) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_the_default_limit_is_shared_by_every_node_and_worker():
     limit = 4
-    headers = {"Authorization": f"Bearer {RefreshToken.for_user(UserFactory()).access_token}"}
+    headers = {
+        "Authorization": f"Bearer {RefreshToken.for_user(UserFactory()).access_token}"
+    }
 
     with (
         gunicorn_server(workers=2, threads=2, RATE_LIMIT_DEFAULT=str(limit)) as node_a,
@@ -295,7 +328,9 @@ def test_the_default_limit_is_shared_by_every_node_and_worker():
         used = _fresh_window(node_a, headers)
         # A new connection per request, so the workers of each node take turns.
         statuses = [
-            httpx.get(f"{(node_a, node_b)[n % 2]}{PROTECTED_URL}", headers=headers).status_code
+            httpx.get(
+                f"{(node_a, node_b)[n % 2]}{PROTECTED_URL}", headers=headers
+            ).status_code
             for n in range(2 * limit)
         ]
 

@@ -28,7 +28,9 @@ def test_the_protected_body_names_user_and_role():
 
 
 def test_credentials_parse_to_username_and_password():
-    parsed = parse_credentials_payload({"username": "amina", "password": "pw", "extra": 1})
+    parsed = parse_credentials_payload(
+        {"username": "amina", "password": "pw", "extra": 1}
+    )
 
     assert parsed == {"username": "amina", "password": "pw"}
 

@@ -3,7 +3,13 @@
 import hashlib
 import hmac
 
-from security.integrity import header_value, parse_header, sign, sign_chunks, verify_integrity
+from security.integrity import (
+    header_value,
+    parse_header,
+    sign,
+    sign_chunks,
+    verify_integrity,
+)
 
 KEY = "response-signing-key"
 BODY = b'{"status": "healthy"}'
@@ -15,7 +21,9 @@ def signed_headers(body: bytes = BODY, t: int = T, key: str = KEY) -> dict:
 
 
 def test_the_signature_is_hmac_sha256_of_time_dot_body():
-    expected = hmac.new(KEY.encode(), f"{T}.".encode() + BODY, hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        KEY.encode(), f"{T}.".encode() + BODY, hashlib.sha256
+    ).hexdigest()
 
     assert sign(BODY, KEY, T) == expected
 
@@ -57,7 +65,9 @@ def test_the_wrong_key_does_not_verify():
 def test_an_altered_timestamp_does_not_verify():
     signature = sign(BODY, KEY, T)
 
-    assert not verify_integrity({"X-Autom8-Integrity": header_value(T + 1, signature)}, BODY, KEY)
+    assert not verify_integrity(
+        {"X-Autom8-Integrity": header_value(T + 1, signature)}, BODY, KEY
+    )
 
 
 def test_a_missing_header_does_not_verify():

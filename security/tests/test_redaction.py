@@ -26,7 +26,13 @@ def test_emails_are_masked():
 
 
 @pytest.mark.parametrize(
-    "text", ["password=hunter2", "password: hunter2", '"password": "hunter2"', "secret=hunter2"]
+    "text",
+    [
+        "password=hunter2",
+        "password: hunter2",
+        '"password": "hunter2"',
+        "secret=hunter2",
+    ],
 )
 def test_password_values_are_masked(text):
     assert "hunter2" not in redact(text)
@@ -39,7 +45,9 @@ def test_jwts_are_masked():
 
 
 def test_bearer_credentials_are_masked():
-    assert redact("Authorization: Bearer abcdef123456") == "Authorization: Bearer [TOKEN]"
+    assert (
+        redact("Authorization: Bearer abcdef123456") == "Authorization: Bearer [TOKEN]"
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,7 +79,9 @@ def test_nested_values_are_masked():
 
 
 def test_the_filter_formats_then_masks_the_message():
-    record = logging.LogRecord("t", logging.INFO, __file__, 1, "mail %s", ("a@b.example",), None)
+    record = logging.LogRecord(
+        "t", logging.INFO, __file__, 1, "mail %s", ("a@b.example",), None
+    )
 
     RedactPIIFilter().filter(record)
 
