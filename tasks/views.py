@@ -6,7 +6,6 @@ from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +26,7 @@ from contract.tasks import (
     task_toggle_body,
 )
 from security.deprecation import deprecated
+from security.permissions import IsAdminRole, IsUserRole
 from tasks.selectors import (
     TaskOverview,
     scheduler_state,
@@ -38,15 +38,8 @@ from tasks.selectors import (
 from tasks.services.catalog import task_reschedule, task_toggle
 from tasks.services.execution import task_start_background
 
-
-class IsAdminRole(BasePermission):
-    """The contract's ``admin`` role: a staff user."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_staff)
-
-
-_ADMIN = [IsAuthenticated, IsAdminRole]
+_ADMIN = [IsAdminRole]
+_READ = [IsUserRole]
 _TASK_ID = OpenApiParameter("task_id", OpenApiTypes.STR, OpenApiParameter.PATH)
 _LOG_QUERY = [
     OpenApiParameter(
@@ -77,6 +70,8 @@ def _task_or_404(task_id: str) -> TaskOverview:
 class TaskListView(APIView):
     """Every task with its schedule, switch, last and next run."""
 
+    permission_classes = _READ
+
     @extend_schema(operation_id="tasks_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         return Response(
@@ -86,6 +81,8 @@ class TaskListView(APIView):
 
 class TaskDetailView(APIView):
     """One task."""
+
+    permission_classes = _READ
 
     @extend_schema(parameters=[_TASK_ID], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, task_id: str) -> Response:
@@ -137,6 +134,8 @@ class TaskScheduleView(APIView):
 
 class SchedulerStatusView(APIView):
     """Whether a scheduler leads, since when it beat, and its jobs."""
+
+    permission_classes = _READ
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
@@ -197,6 +196,8 @@ class SchedulerJobResumeView(APIView):
 class TaskLogListView(APIView):
     """The newest task logs, optionally of one task and status."""
 
+    permission_classes = _READ
+
     @extend_schema(parameters=_LOG_QUERY, responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
         query = parse_task_log_query(request.query_params)
@@ -214,6 +215,8 @@ class TaskLogLegacyListView(TaskLogListView):
 
 class TaskLogStatsView(APIView):
     """How many runs there were, by outcome, and the success rate."""
+
+    permission_classes = _READ
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
