@@ -18,7 +18,6 @@ run: bootstrap
 	@$(BIN)/python -m autom8_site.launch --host "$(HOST)" --port "$(PORT)" --workers "$(WEB_CONCURRENCY)"
 
 test: $(STAMP)
-	@$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bootstrap: $(STAMP)

@@ -18,8 +18,6 @@ from pathlib import Path
 import httpx
 import pytest
 from django.conf import settings
-from django.contrib.staticfiles.finders import get_finders
-from django.core.management import call_command
 
 from tests.servers import gunicorn_server
 
@@ -39,7 +37,6 @@ CHROMIUM_FLAGS = (
     "--v=0",
 )
 CSP = "default-src 'self'"
-IGNORED = ["CVS", ".*", "*~"]  # collectstatic's default ignore patterns
 
 
 def _chromium() -> str:
@@ -63,19 +60,9 @@ def _dump_dom(url: str, profile: Path) -> tuple[str, str]:
     return done.stdout, done.stderr
 
 
-def _collect_static_if_stale() -> None:
-    # With DEBUG off a page naming a file missing from the manifest is a 500.
-    manifest = Path(settings.STATIC_ROOT, "staticfiles.json")
-    recorded = set(json.loads(manifest.read_text())["paths"]) if manifest.exists() else set()
-    found = {path for finder in get_finders() for path, _storage in finder.list(IGNORED)}
-    if not found <= recorded:
-        call_command("collectstatic", "--noinput", verbosity=0)
-
-
 @pytest.fixture(scope="module")
 def server() -> str:
     """gunicorn with DEBUG off over collected static files."""
-    _collect_static_if_stale()
     with gunicorn_server(workers=1, threads=4, DEBUG="false") as base:
         yield base
 

@@ -1,0 +1,26 @@
+"""Suite-wide set-up shared by the app tests and the top-level tests."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+IGNORED = ["CVS", ".*", "*~"]  # collectstatic's default ignore patterns
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_collected() -> None:
+    """Collect static files when the manifest misses any.
+
+    With the manifest storage, a page naming a file absent from the manifest
+    is a 500 (the admin, the docs), so every test needs them collected.
+    """
+    from django.conf import settings
+    from django.contrib.staticfiles.finders import get_finders
+    from django.core.management import call_command
+
+    manifest = Path(settings.STATIC_ROOT, "staticfiles.json")
+    recorded = set(json.loads(manifest.read_text())["paths"]) if manifest.exists() else set()
+    found = {path for finder in get_finders() for path, _storage in finder.list(IGNORED)}
+    if not found <= recorded:
+        call_command("collectstatic", "--noinput", verbosity=0)
