@@ -24,8 +24,6 @@ def _commands(host: str, port: int, workers: int) -> list[list[str]]:
         "--workers", str(workers),
         "--threads", "4",
         "--graceful-timeout", "20",
-        "--access-logfile", "-",
-        "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
     ]
     commands = [gunicorn]
     if importlib.util.find_spec("tasks.management.commands.runscheduler"):
