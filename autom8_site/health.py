@@ -115,8 +115,11 @@ def _reason(exc: Exception) -> str:
 def system_health() -> Health:
     """Run every check once."""
     database = database_check()
+    # The rate-limit counters are a cache of their own (a database table
+    # without Redis); either one down degrades the service.
+    caches_ok = cache_check() == OK and cache_check(alias="ratelimit") == OK
     return Health(
         database=database,
-        cache=cache_check(),
+        cache=OK if caches_ok else DOWN,
         scheduler=scheduler_check(database=database),
     )

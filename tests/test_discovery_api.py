@@ -148,6 +148,18 @@ class TestHealth:
         assert response.json()["status"] == "degraded"
         assert response.json()["checks"]["cache"] == "down"
 
+    def test_degraded_when_the_rate_limit_counters_are_unreachable(
+        self, api_client, settings
+    ):
+        _lease(age=timedelta(seconds=1))
+        counters = _unreachable_redis(ignore_exceptions=True)["default"]
+        settings.CACHES = {**settings.CACHES, "ratelimit": counters}
+
+        body = api_client.get("/api/v1/health").json()
+
+        assert body["status"] == "degraded"
+        assert body["checks"]["cache"] == "down"
+
     def test_a_cache_backend_that_raises_is_down_not_a_500(self, api_client, settings):
         settings.CACHES = _unreachable_redis(ignore_exceptions=False)
 
