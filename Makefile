@@ -22,7 +22,6 @@ test: $(STAMP)
 
 bootstrap: $(STAMP)
 	@$(BIN)/python manage.py migrate --noinput -v0
-	@$(BIN)/python manage.py createcachetable
 	@$(BIN)/python manage.py collectstatic --noinput -v0
 
 $(STAMP): requirements.txt requirements-dev.txt
