@@ -1,6 +1,7 @@
 """The flat Contact model: name in clear, phone and email encrypted at rest."""
 
 from django.db import models
+from django.utils import timezone
 
 from contacts.validation import email_lookup_value
 from security.crypto import EncryptedAttribute
@@ -22,8 +23,10 @@ class Contact(models.Model):
     email_index = models.CharField(
         max_length=64, null=True, blank=True, db_index=True, editable=False
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the services from one clock reading (auto_now_add and auto_now
+    # would each read the clock, so a new contact's two moments would differ).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     phone = EncryptedAttribute("phone_encrypted", index="phone_index")
     email = EncryptedAttribute(

@@ -97,17 +97,20 @@ def contact_list(
     Ordered by ``sort`` then id. ``cursor`` (from ``next_cursor``) continues
     after the last contact of the previous page with a keyset condition, so
     deep pages cost no offset scan; it fixes sort and order. Costs two
-    queries whatever the page size. Raises Invalid naming a bad parameter.
+    queries whatever the page size. Raises Invalid naming a bad parameter;
+    None, not an empty string, asks for the default sort and order.
     """
     _check_window(limit, offset)
-    position = _decode_cursor(cursor) if cursor else None
+    position = _decode_cursor(cursor) if cursor is not None else None
     if position is not None:
         if offset:
             raise Invalid("offset cannot be combined with cursor", field="offset")
         sort = _same_as_cursor("sort", sort, position.sort)
         order = _same_as_cursor("order", order, position.order)
-    sort = _choice("sort", sort or DEFAULT_SORT, CONTACT_SORT_FIELDS)
-    order = _choice("order", order or DEFAULT_ORDER, CONTACT_SORT_ORDERS)
+    sort = _choice("sort", DEFAULT_SORT if sort is None else sort, CONTACT_SORT_FIELDS)
+    order = _choice(
+        "order", DEFAULT_ORDER if order is None else order, CONTACT_SORT_ORDERS
+    )
 
     matching = _filtered(name=name, phone=phone, email=email)
     total = matching.count()

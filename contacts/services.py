@@ -28,10 +28,12 @@ def contact_create(*, name: str, phone: str, email: str | None = None) -> Contac
 
     Raises Invalid for a bad field and Conflict when the phone number is
     already stored; the unique index on ``phone_index``, not a prior read,
-    decides, so of concurrent creates exactly one wins.
+    decides, so of concurrent creates exactly one wins. ``created_at`` and
+    ``updated_at`` are the same moment.
     """
     cleaned = contact_clean({"name": name, "phone": phone, "email": email})
-    contact = Contact(**cleaned)
+    now = timezone.now()
+    contact = Contact(**cleaned, created_at=now, updated_at=now)
     contact.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():

@@ -8,5 +8,6 @@ app_name = "contacts"
 
 urlpatterns = [
     path("contacts", ContactListView.as_view(), name="list"),
-    path("contacts/<int:contact_id>", ContactDetailView.as_view(), name="detail"),
+    # Any segment: the view answers "Contact not found" for ids like -1 too.
+    path("contacts/<str:contact_id>", ContactDetailView.as_view(), name="detail"),
 ]

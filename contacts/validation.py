@@ -27,6 +27,13 @@ PHONE_EXAMPLE = "+254712345678"
 # accepts as text; Zl/Zp: line and paragraph separators.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _FORBIDDEN_NAME_CHARACTERS = frozenset("<>")
+# Cf: invisible formatting (bidi overrides and isolates, zero-width space,
+# byte order mark, soft hyphen) that can make a name display as another.
+# The zero-width non-joiner and joiner are spelling in Persian and Indic
+# scripts, so, as in IDNA's ContextJ rule, they pass between two letters
+# (or combining marks) and nowhere else.
+_JOINERS = frozenset("\u200c\u200d")
+_JOINABLE_CATEGORIES = ("L", "M")
 
 _email_validator = EmailValidator(message="Email must be a valid email address")
 
@@ -36,14 +43,38 @@ def has_control_characters(value: str) -> bool:
     return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value)
 
 
+def _has_invisible_formatting(value: str) -> bool:
+    """True when ``value`` holds a format character (Unicode Cf) other than
+    a joiner between two letters."""
+    for position, char in enumerate(value):
+        if unicodedata.category(char) != "Cf":
+            continue
+        if char not in _JOINERS or position == 0:
+            return True
+        before, after = value[position - 1], value[position + 1 : position + 2]
+        if not (_is_joinable(before) and _is_joinable(after)):
+            return True
+    return False
+
+
+def _is_joinable(char: str) -> bool:
+    return bool(char) and unicodedata.category(char)[0] in _JOINABLE_CATEGORIES
+
+
 def normalise_name(value: str | None) -> str:
     """The trimmed name. Raises Invalid when missing, too short or too long,
-    or holding control characters, ``<`` or ``>``; no HTML escaping."""
+    or holding control characters, invisible formatting characters (bidi
+    overrides, zero-width space and the like), ``<`` or ``>``; no HTML
+    escaping."""
     if value is None:
         raise Invalid("Name is required", field="name")
     name = value.strip()
     if has_control_characters(name):
         raise Invalid("Name must not contain control characters", field="name")
+    if _has_invisible_formatting(name):
+        raise Invalid(
+            "Name must not contain invisible formatting characters", field="name"
+        )
     if any(char in _FORBIDDEN_NAME_CHARACTERS for char in name):
         raise Invalid("Name must not contain '<' or '>'", field="name")
     if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:

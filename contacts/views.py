@@ -15,6 +15,7 @@ from contacts.services import contact_create, contact_delete, contact_update
 from contract.contacts import (
     contact_list_body,
     contact_to_dict,
+    parse_contact_id,
     parse_contact_list_query,
     parse_contact_payload,
 )
@@ -60,8 +61,14 @@ _CREATE_BODY = _contact_input("ContactCreateRequest", partial=False)
 _UPDATE_BODY = _contact_input("ContactUpdateRequest", partial=True)
 
 
-def _existing_contact(contact_id: int) -> Contact:
-    contact = contact_get(contact_id=contact_id)
+_CONTACT_ID = OpenApiParameter(
+    "contact_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Contact id"
+)
+
+
+def _existing_contact(raw_id: str) -> Contact:
+    contact_id = parse_contact_id(raw_id)
+    contact = None if contact_id is None else contact_get(contact_id=contact_id)
     if contact is None:
         raise NotFound("Contact not found")
     return contact
@@ -106,28 +113,36 @@ class ContactDetailView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    def get(self, request: Request, contact_id: int) -> Response:
+    @extend_schema(parameters=[_CONTACT_ID], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, contact_id: str) -> Response:
         """The contact, or 404."""
         return Response(contact_to_dict(_existing_contact(contact_id)))
 
-    @extend_schema(request=_UPDATE_BODY, responses={200: OpenApiTypes.OBJECT})
-    def put(self, request: Request, contact_id: int) -> Response:
+    @extend_schema(
+        parameters=[_CONTACT_ID],
+        request=_UPDATE_BODY,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def put(self, request: Request, contact_id: str) -> Response:
         """Change the fields sent; the others keep their value."""
         return self._update(request, contact_id)
 
-    @extend_schema(request=_UPDATE_BODY, responses={200: OpenApiTypes.OBJECT})
-    def patch(self, request: Request, contact_id: int) -> Response:
+    @extend_schema(
+        parameters=[_CONTACT_ID],
+        request=_UPDATE_BODY,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def patch(self, request: Request, contact_id: str) -> Response:
         """Change the fields sent; the others keep their value."""
         return self._update(request, contact_id)
 
-    @extend_schema(responses={204: None})
-    def delete(self, request: Request, contact_id: int) -> Response:
+    @extend_schema(parameters=[_CONTACT_ID], responses={204: None})
+    def delete(self, request: Request, contact_id: str) -> Response:
         """Delete the contact; 204."""
         contact_delete(_existing_contact(contact_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def _update(self, request: Request, contact_id: int) -> Response:
+    def _update(self, request: Request, contact_id: str) -> Response:
         contact = _existing_contact(contact_id)
         changes = parse_contact_payload(request.data, partial=True)
         return Response(contact_to_dict(contact_update(contact, changes=changes)))

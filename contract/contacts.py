@@ -29,6 +29,9 @@ _INTEGER_MESSAGES = {
     "offset": "offset must be an integer, 0 or more",
 }
 _MAX_INTEGER_DIGITS = 9
+# Ids past 64 bits still reach the lookup (which finds nothing); longer
+# strings are refused before int(), whose cost grows with the digits.
+_MAX_ID_DIGITS = 40
 
 
 def contact_to_dict(contact: Contact) -> dict:
@@ -86,8 +89,8 @@ def parse_contact_payload(data: object, *, partial: bool) -> dict[str, str | Non
         kind = "a string or null" if field in NULLABLE_FIELDS else "a string"
         errors[field] = [f"{field.capitalize()} must be {kind}"]
     if errors:
-        field, messages = next(iter(errors.items()))
-        raise Invalid(messages[0], details=errors)
+        first_messages = next(iter(errors.values()))
+        raise Invalid(first_messages[0], details=errors)
     return payload
 
 
@@ -96,15 +99,19 @@ def parse_contact_list_query(params: Mapping[str, str]) -> dict[str, object]:
     integers; absent ones are left out so the selector's defaults apply.
 
     Unknown parameters are ignored. Raises Invalid naming a known parameter
-    that holds control characters (NUL included) or is not a whole number
-    where one is expected. A ``phone`` whose leading ``+`` arrived decoded
-    as a space (an unencoded query string) gets its ``+`` back.
+    that is present but empty or only spaces (``?sort=``, ``?name=``: leave
+    it out for the default or to match every contact), holds control
+    characters (NUL included) or is not a whole number where one is
+    expected. A ``phone`` whose leading ``+`` arrived decoded as a space (an
+    unencoded query string) gets its ``+`` back.
     """
     query: dict[str, object] = {}
     for name in LIST_QUERY_PARAMS:
         value = params.get(name)
         if value is None:
             continue
+        if not value.strip():
+            raise Invalid(f"{name} must not be empty", field=name)
         if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
             raise Invalid(f"{name} must not contain control characters", field=name)
         if name in _INTEGER_MESSAGES:
@@ -114,6 +121,14 @@ def parse_contact_list_query(params: Mapping[str, str]) -> dict[str, object]:
         else:
             query[name] = value
     return query
+
+
+def parse_contact_id(raw: str) -> int | None:
+    """The contact id in a URL segment, or None when it is not a whole number
+    written in ASCII digits (so ``-1`` or ``abc`` is simply no contact)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_ID_DIGITS:
+        return None
+    return int(raw)
 
 
 def _whole_number(name: str, value: str) -> int:

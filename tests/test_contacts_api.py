@@ -12,7 +12,7 @@ LIST_URL = "/api/v1/contacts"
 ENVELOPE_KEYS = {"error", "message"}
 
 
-def detail_url(contact_id: int) -> str:
+def detail_url(contact_id: int | str) -> str:
     return f"{LIST_URL}/{contact_id}"
 
 
@@ -165,6 +165,16 @@ class TestContactListGet:
 
         assert_error(response, 400, param)
 
+    @pytest.mark.parametrize(
+        "param",
+        ["name", "phone", "email", "sort", "order", "limit", "offset", "cursor"],
+    )
+    def test_empty_parameter_is_a_bad_request_naming_it(self, user_client, param):
+        response = user_client.get(f"{LIST_URL}?{param}=")
+
+        body = assert_error(response, 400, param)
+        assert body["message"] == f"{param} must not be empty"
+
 
 class TestContactListPost:
     def test_created_contact_is_returned_with_201(self, user_client):
@@ -174,6 +184,19 @@ class TestContactListPost:
         assert response.status_code == 201, body
         assert {k: body[k] for k in ("name", "phone", "email")} == VALID
         assert body["created_at"].endswith("Z")
+
+    def test_new_contact_was_created_and_updated_at_one_moment(self, user_client):
+        body = user_client.post(LIST_URL, VALID, format="json").json()
+
+        assert body["created_at"] == body["updated_at"]
+
+    def test_invisible_formatting_in_the_name_is_a_bad_request(self, user_client):
+        payload = {**VALID, "name": "Amina\u202eonitO"}
+
+        response = user_client.post(LIST_URL, payload, format="json")
+
+        assert_error(response, 400, "name")
+        assert Contact.objects.count() == 0
 
     def test_location_points_at_the_new_contact(self, user_client):
         response = user_client.post(LIST_URL, VALID, format="json")
@@ -322,7 +345,15 @@ class TestContactDetailGet:
     def test_missing_contact_is_not_found(self, user_client):
         response = user_client.get(detail_url(404))
 
-        assert_error(response, 404)
+        assert assert_error(response, 404)["message"] == "Contact not found"
+
+    @pytest.mark.parametrize("raw_id", ["-1", "abc", "1.5", "%D9%A5", "1%20"])
+    def test_id_that_is_not_a_whole_number_is_not_found_alike(
+        self, user_client, raw_id
+    ):
+        response = user_client.get(f"{LIST_URL}/{raw_id}")
+
+        assert assert_error(response, 404)["message"] == "Contact not found"
 
     def test_id_beyond_the_integer_range_is_not_found(self, user_client):
         response = user_client.get(detail_url(10**30))
@@ -392,6 +423,11 @@ class _UpdateCases:
 
     def test_missing_contact_is_not_found(self, user_client):
         assert_error(self.send(user_client, 404, {"name": "Amina"}), 404)
+
+    def test_negative_id_is_not_found_alike(self, user_client):
+        response = self.send(user_client, "-1", {"name": "Amina"})
+
+        assert assert_error(response, 404)["message"] == "Contact not found"
 
     def test_invalid_field_is_a_bad_request(self, user_client):
         contact = ContactFactory()
@@ -469,6 +505,11 @@ class TestContactDetailDelete:
 
     def test_missing_contact_is_not_found(self, user_client):
         assert_error(user_client.delete(detail_url(404)), 404)
+
+    def test_negative_id_is_not_found_alike(self, user_client):
+        response = user_client.delete(detail_url("-1"))
+
+        assert assert_error(response, 404)["message"] == "Contact not found"
 
     def test_anonymous_is_unauthorized(self, api_client):
         contact = ContactFactory()

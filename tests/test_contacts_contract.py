@@ -9,12 +9,14 @@ from contract.contacts import (
     CONTACT_KEYS,
     contact_list_body,
     contact_to_dict,
+    parse_contact_id,
     parse_contact_list_query,
     parse_contact_payload,
 )
 from contract.errors import Invalid
 
 MOMENT = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+KNOWN_PARAMS = ["limit", "offset", "sort", "order", "name", "phone", "email", "cursor"]
 
 
 def _contact(**overrides):
@@ -144,9 +146,7 @@ class TestParseContactListQuery:
             "sort": "name"
         }
 
-    @pytest.mark.parametrize(
-        "value", ["", "abc", "-1", "+5", " 5", "1.5", "٥", "9" * 10]
-    )
+    @pytest.mark.parametrize("value", ["abc", "-1", "+5", " 5", "1.5", "٥", "9" * 10])
     def test_limit_must_be_a_whole_number(self, value):
         with pytest.raises(Invalid) as caught:
             parse_contact_list_query({"limit": value})
@@ -161,10 +161,7 @@ class TestParseContactListQuery:
 
         assert caught.value.field == "offset"
 
-    @pytest.mark.parametrize(
-        "param",
-        ["limit", "offset", "sort", "order", "name", "phone", "email", "cursor"],
-    )
+    @pytest.mark.parametrize("param", KNOWN_PARAMS)
     def test_nul_in_a_known_parameter_is_named(self, param):
         with pytest.raises(Invalid) as caught:
             parse_contact_list_query({param: "a\x00"})
@@ -172,7 +169,33 @@ class TestParseContactListQuery:
         assert caught.value.field == param
         assert param in caught.value.message
 
+    @pytest.mark.parametrize("param", KNOWN_PARAMS)
+    @pytest.mark.parametrize("value", ["", "  "])
+    def test_empty_known_parameter_is_named(self, param, value):
+        with pytest.raises(Invalid) as caught:
+            parse_contact_list_query({param: value})
+
+        assert caught.value.details == {param: [f"{param} must not be empty"]}
+
+    def test_empty_unknown_parameter_is_ignored(self):
+        assert parse_contact_list_query({"page": "", "sort": "id"}) == {"sort": "id"}
+
     def test_phone_plus_decoded_as_a_space_is_restored(self):
         assert parse_contact_list_query({"phone": " 254712345678"}) == {
             "phone": "+254712345678"
         }
+
+
+class TestParseContactId:
+    @pytest.mark.parametrize(("raw", "expected"), [("1", 1), ("42", 42), ("007", 7)])
+    def test_ascii_digits_are_the_id(self, raw, expected):
+        assert parse_contact_id(raw) == expected
+
+    def test_an_id_beyond_64_bits_is_kept_for_the_lookup(self):
+        assert parse_contact_id(str(10**30)) == 10**30
+
+    @pytest.mark.parametrize(
+        "raw", ["-1", "+1", "abc", "1.5", "1e3", " 1", "٥", "", "9" * 5000]
+    )
+    def test_anything_else_is_no_id(self, raw):
+        assert parse_contact_id(raw) is None

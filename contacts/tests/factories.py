@@ -1,6 +1,7 @@
 """Factories for the contacts app."""
 
 import factory
+from django.utils import timezone
 
 from contacts.models import Contact
 
@@ -14,3 +15,5 @@ class ContactFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
     phone = factory.Sequence(lambda n: f"+2547{n % 10**8:08d}")
     email = factory.Sequence(lambda n: f"person{n}@example.com")
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.SelfAttribute("created_at")

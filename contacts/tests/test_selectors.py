@@ -159,16 +159,17 @@ class TestContactListRejects:
 
         assert caught.value.field == "offset"
 
-    @pytest.mark.parametrize("sort", ["phone", "phone_index", "NAME", "-name"])
+    @pytest.mark.parametrize("sort", ["phone", "phone_index", "NAME", "-name", ""])
     def test_unknown_sort(self, sort):
         with pytest.raises(Invalid) as caught:
             contact_list(sort=sort)
 
         assert caught.value.field == "sort"
 
-    def test_unknown_order(self):
+    @pytest.mark.parametrize("order", ["up", ""])
+    def test_unknown_order(self, order):
         with pytest.raises(Invalid) as caught:
-            contact_list(order="up")
+            contact_list(order=order)
 
         assert caught.value.field == "order"
 
@@ -216,6 +217,7 @@ class TestContactListRejects:
             ),
             "x" * 600,
             "a\x00b",
+            "",
         ],
     )
     def test_cursor_not_issued_by_the_server(self, cursor):

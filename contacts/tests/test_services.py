@@ -1,5 +1,7 @@
 """Writes to contacts: create, update, delete, key rotation."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from cryptography.fernet import Fernet
 from django.test import override_settings
@@ -21,7 +23,26 @@ OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
 
 
+class _TickingClock:
+    """A stand-in for ``timezone.now`` that moves one second per call."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.moment += timedelta(seconds=1)
+        return self.moment
+
+
 class TestContactCreate:
+    def test_created_at_and_updated_at_are_one_moment(self, monkeypatch):
+        monkeypatch.setattr("django.utils.timezone.now", _TickingClock())
+
+        contact = contact_create(name="Amina Otieno", phone="+254712345678")
+
+        stored = Contact.objects.get(pk=contact.pk)
+        assert stored.created_at == stored.updated_at == contact.updated_at
+
     def test_values_are_stored_normalised(self):
         contact = contact_create(
             name="  Amina Otieno ", phone="+254 712 345 678", email="A@EX.com"
@@ -107,6 +128,14 @@ class TestContactUpdate:
         contact_update(contact, changes={"name": "New Name"})
 
         assert Contact.objects.get(pk=contact.pk).updated_at > before
+
+    def test_update_leaves_created_at_alone(self):
+        contact = ContactFactory()
+        created = contact.created_at
+
+        contact_update(contact, changes={"name": "New Name"})
+
+        assert Contact.objects.get(pk=contact.pk).created_at == created
 
     def test_no_changes_write_nothing(self):
         contact = ContactFactory()

@@ -54,6 +54,47 @@ class TestNormaliseName:
 
         assert caught.value.field == "name"
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "Amina\u202eonitO",  # right-to-left override
+            "Ami\u200bna",  # zero-width space
+            "\ufeffAmina",  # byte order mark
+            "Ami\u2066na\u2069",  # left-to-right isolate
+            "Ami\u00adna",  # soft hyphen
+            "Amina\u200d",  # zero-width joiner with no letter after it
+            "Ami \u200cna",  # zero-width non-joiner after a space
+        ],
+    )
+    def test_invisible_format_characters_are_rejected(self, value):
+        with pytest.raises(Invalid) as caught:
+            normalise_name(value)
+
+        assert caught.value.details == {
+            "name": ["Name must not contain invisible formatting characters"]
+        }
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "José Ñúñez",
+            "Zoë Ångström-Ødegård",
+            "O'Brien & Sons",
+            "D\u2019Angelo",
+            "Jean-Luc Picard",
+            "王小明",
+            "佐藤 花子",
+            "김민준",
+            "Мария Иванова",
+            "محمد علی",
+            "\u0645\u06cc\u200c\u0631\u0632\u0627",  # Persian, joined by ZWNJ
+            "\u0915\u094d\u200d\u0937",  # Devanagari, joined by ZWJ
+            "Nguyễn Văn An",
+        ],
+    )
+    def test_legitimate_names_from_many_scripts_are_kept(self, value):
+        assert normalise_name(value) == value
+
     @pytest.mark.parametrize("value", ["<script>", "a > b", "x<y"])
     def test_angle_brackets_are_rejected(self, value):
         with pytest.raises(Invalid) as caught:
