@@ -4,17 +4,24 @@ The rule, in order, for a log still ``running``:
 
 1. Owner on this host: the run is a zombie when its pid no longer exists,
    or when the pid now belongs to a process created after the run started
-   (the pid was reused). A live owner is never touched, however old the run.
+   (the pid was reused). A live owner keeps its run, however old, as long
+   as the run's heartbeat (refreshed every ``TASK_HEARTBEAT_SECONDS`` by
+   the running process, see ``tasks.services.execution``) is not older than
+   ``TASK_STALE_SECONDS``: a live pid with a stale heartbeat no longer runs
+   it (a row brought back by a database restore, say).
 2. Owner on another host: its pid cannot be checked from here, so the run
-   is a zombie only when its heartbeat (refreshed every
-   ``TASK_HEARTBEAT_SECONDS`` by the running process, see
-   ``tasks.services.execution``) is older than ``TASK_STALE_SECONDS``. A run
-   alive on another host keeps its heartbeat fresh and is left alone.
+   is a zombie only when its heartbeat is older than ``TASK_STALE_SECONDS``.
+   A run alive on another host keeps its heartbeat fresh and is left alone.
 3. A log without a parsable owner is treated like another host's.
+
+Runs started while the database was down beat too: their beats fail until
+the database is back and the run imported from the fallback file, then
+keep the imported row fresh.
 
 Zombies become ``interrupted`` with the reason in ``error``. If the run
 later turns out to have finished (its outcome arrives from the fallback
-file), the real outcome replaces ``interrupted``.
+file or from a run the reconciler misjudged), the real outcome replaces
+``interrupted``.
 """
 
 from __future__ import annotations
@@ -70,15 +77,19 @@ def pid_is_alive(pid: int, *, started_at: datetime | None = None) -> bool:
 def zombie_reason(log: TaskLog, *, now: datetime) -> str | None:
     """Why ``log`` (running) is a zombie, or None when its run may be alive."""
     parsed = owner_parse(log.owner)
-    if parsed is not None and parsed[0] == socket.gethostname():
-        if pid_is_alive(parsed[1], started_at=log.started_at):
-            return None
+    is_local = parsed is not None and parsed[0] == socket.gethostname()
+    if is_local and not pid_is_alive(parsed[1], started_at=log.started_at):
         return f"Owner process {log.owner} is no longer running"
     last_sign = log.heartbeat_at or log.started_at
     stale_after = timedelta(seconds=settings.TASK_STALE_SECONDS)
     if now - last_sign <= stale_after:
         return None
     owner = log.owner or "unknown owner"
+    if is_local:
+        return (
+            f"Owner process {owner} is alive but sent no heartbeat for over "
+            f"{settings.TASK_STALE_SECONDS} seconds"
+        )
     return f"No heartbeat from {owner} for over {settings.TASK_STALE_SECONDS} seconds"
 
 
@@ -110,4 +121,20 @@ def task_logs_reconcile(*, now: datetime | None = None, task_type: str | None = 
         reason = zombie_reason(log, now=now)
         if reason is not None and task_log_interrupt(log, reason=reason, now=now):
             count += 1
+    return count
+
+
+def task_logs_interrupt_all(*, reason: str, now: datetime | None = None) -> int:
+    """Mark every running log interrupted with ``reason``; returns how many.
+
+    For a database just restored from a backup: its running rows were
+    captured mid-run, and no process runs them any more.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        count = TaskLog.objects.filter(status=TaskLog.Status.RUNNING).update(
+            status=TaskLog.Status.INTERRUPTED, completed_at=now, error=reason
+        )
+    if count:
+        logger.warning("%d task run(s) interrupted: %s", count, reason)
     return count

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tasks.models import TaskLog
 from tasks.services.execution import task_log_start
-from tasks.services.zombies import task_logs_reconcile
+from tasks.services.zombies import task_logs_interrupt_all, task_logs_reconcile
 from tasks.tests.factories import TaskLogFactory
 from tasks.tests.support import (
     BASE_DIR,
@@ -43,14 +43,32 @@ class TestTaskLogsReconcile:
         assert stored.error == f"Owner process {owner} is no longer running"
         assert stored.completed_at is not None
 
-    def test_a_run_alive_in_another_process_is_untouched(self):
+    def test_a_run_alive_in_another_process_is_untouched(self, settings):
+        settings.TASK_STALE_SECONDS = 300
         with live_process() as process:
-            log = _running(owner=this_host(process.pid))
+            now = timezone.now()
+            log = _running(owner=this_host(process.pid), heartbeat_at=now)
 
-            count = task_logs_reconcile(now=timezone.now() + timedelta(days=30))
+            count = task_logs_reconcile(now=now + timedelta(seconds=299))
 
             assert count == 0
             assert TaskLog.objects.get(pk=log.pk).status == TaskLog.Status.RUNNING
+
+    def test_a_live_process_that_stopped_beating_for_a_run_no_longer_holds_it(self, settings):
+        settings.TASK_STALE_SECONDS = 300
+        with live_process() as process:
+            now = timezone.now()
+            owner = this_host(process.pid)
+            log = _running(owner=owner, heartbeat_at=now)
+
+            count = task_logs_reconcile(now=now + timedelta(seconds=301))
+
+            stored = TaskLog.objects.get(pk=log.pk)
+            assert count == 1
+            assert stored.status == TaskLog.Status.INTERRUPTED
+            assert stored.error == (
+                f"Owner process {owner} is alive but sent no heartbeat for over 300 seconds"
+            )
 
     def test_a_pid_reused_by_a_newer_process_does_not_keep_a_run_alive(self):
         with live_process() as process:
@@ -138,3 +156,15 @@ def test_a_run_killed_with_its_process_is_interrupted_afterwards():
     stored = TaskLog.objects.get(task_type="sleeper")
     assert stored.status == TaskLog.Status.INTERRUPTED
     assert stored.owner == this_host(process.pid)
+
+
+@pytest.mark.django_db
+def test_interrupting_all_running_runs_leaves_finished_ones_alone():
+    running = _running(owner=this_host(os.getpid()), heartbeat_at=timezone.now())
+    finished = TaskLogFactory(task_type="report", status=TaskLog.Status.COMPLETED)
+
+    count = task_logs_interrupt_all(reason="Restored")
+
+    assert count == 1
+    assert TaskLog.objects.get(pk=running.pk).error == "Restored"
+    assert TaskLog.objects.get(pk=finished.pk).status == TaskLog.Status.COMPLETED
