@@ -10,7 +10,12 @@ A backup is a consistent snapshot of the database, gzip-compressed into
   restored through ``psql`` or ``flush`` + ``loaddata`` in one transaction.
 
 Each method copies stored column values, so encrypted columns (the
-contacts' ``*_encrypted`` fields) stay ciphertext in the backup.
+contacts' ``*_encrypted`` fields) stay ciphertext in the backup. The backup
+still holds password hashes and tokens: files are written 0600 and a new
+``BACKUP_DIR`` is created 0700.
+
+A restored database may hold runs captured mid-run (the backup task's own,
+at least); no process runs them any more, so they are marked interrupted.
 """
 
 from __future__ import annotations
@@ -23,16 +28,23 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
+from xml.parsers.expat import ExpatError
+from xml.sax import SAXException
 
 from django.conf import settings
 from django.core.management import call_command
+from django.core.serializers.base import DeserializationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from tasks.builtin.files import private_dir, private_open
 from tasks.registry import register
+from tasks.services.zombies import task_logs_interrupt_all
 
 PREFIX = "autom8-backup-"
 MANIFEST_SUFFIX = ".manifest.json"
@@ -40,6 +52,11 @@ _CHUNK = 1 << 20
 _EXTENSIONS = {"sqlite": ".sqlite3.gz", "pg_dump": ".sql.gz", "dumpdata": ".xml.gz"}
 # dumpdata leaves out rows that migrate recreates with other ids.
 _DUMPDATA_EXCLUDE = ["contenttypes", "auth.permission"]
+# libpq keywords that stay out of the connection string: the password goes
+# through the environment (never on a command line) and the dump picks its
+# own encoding.
+_CONNINFO_SKIP = {"password", "client_encoding"}
+RESTORED_RUNNING_REASON = "Restored from a backup taken while it was running"
 
 
 class BackupRefused(Exception):
@@ -61,24 +78,39 @@ def _method() -> str:
     return "dumpdata"
 
 
-def _pg_env() -> dict[str, str]:
-    """Environment for pg_dump/psql: password never on the command line."""
-    env = dict(os.environ)
-    cfg = connection.settings_dict
+def pg_client_connection(
+    cfg: dict | None = None, *, server_options: str = ""
+) -> tuple[list[str], dict[str, str]]:
+    """Arguments and environment connecting pg_dump/psql as Django connects.
+
+    Every libpq keyword in ``cfg`` (a ``DATABASES`` entry, the default
+    connection's when None) and its ``OPTIONS`` (sslmode, sslrootcert,
+    sslcert, sslkey, service, target_session_attrs, ...) goes into one
+    connection string; Django's own keys are left out. The password travels
+    in ``PGPASSWORD``. ``server_options`` is appended to libpq ``options``.
+    """
+    from psycopg.conninfo import make_conninfo
+    from psycopg.pq import Conninfo
+
+    cfg = cfg if cfg is not None else connection.settings_dict
+    known = {option.keyword.decode() for option in Conninfo.get_defaults()} - _CONNINFO_SKIP
+    params = {
+        "dbname": cfg.get("NAME"),
+        "user": cfg.get("USER"),
+        "host": cfg.get("HOST"),
+        "port": cfg.get("PORT"),
+        **(cfg.get("OPTIONS") or {}),
+    }
+    params["options"] = " ".join(filter(None, [params.get("options"), server_options]))
+    kept = {
+        key: str(value)
+        for key, value in params.items()
+        if key in known and value is not None and value != ""
+    }
+    env = {**os.environ, "PGCONNECT_TIMEOUT": os.environ.get("PGCONNECT_TIMEOUT", "10")}
     if cfg.get("PASSWORD"):
         env["PGPASSWORD"] = str(cfg["PASSWORD"])
-    env["PGCONNECT_TIMEOUT"] = str(cfg.get("OPTIONS", {}).get("connect_timeout", 10))
-    return env
-
-
-def _pg_args() -> list[str]:
-    """Connection arguments for pg_dump/psql from the Django settings."""
-    cfg = connection.settings_dict
-    args = []
-    for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
-        if cfg.get(key):
-            args += [flag, str(cfg[key])]
-    return [*args, "--dbname", str(cfg["NAME"])]
+    return ["--dbname", make_conninfo("", **kept)], env
 
 
 def _sqlite_snapshot(target: Path) -> None:
@@ -93,19 +125,25 @@ def _sqlite_snapshot(target: Path) -> None:
         source.close()
 
 
+@contextmanager
+def _gzip_writer(target: Path) -> Iterator[IO[bytes]]:
+    """A gzip stream into the private file ``target``."""
+    with private_open(target) as handle, gzip.GzipFile(fileobj=handle, mode="wb") as packed:
+        yield packed
+
+
 def _gzip_file(source: Path, target: Path) -> None:
     """Compress ``source`` into ``target``."""
-    with open(source, "rb") as raw, gzip.open(target, "wb") as packed:
+    with open(source, "rb") as raw, _gzip_writer(target) as packed:
         shutil.copyfileobj(raw, packed, _CHUNK)
 
 
 def _pg_dump_into(target: Path) -> None:
     """Stream ``pg_dump`` (plain SQL with DROP ... IF EXISTS) into ``target`` gzipped."""
     cmd = ["pg_dump", "--format=plain", "--no-owner", "--no-privileges", "--clean", "--if-exists"]
-    with gzip.open(target, "wb") as packed, tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(
-            [*cmd, *_pg_args()], stdout=subprocess.PIPE, stderr=errors, env=_pg_env()
-        )
+    args, env = pg_client_connection()
+    with _gzip_writer(target) as packed, tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=errors, env=env)
         shutil.copyfileobj(process.stdout, packed, _CHUNK)
         if process.wait() != 0:
             errors.seek(0)
@@ -170,8 +208,7 @@ def backup_prune(*, keep: int | None = None) -> int:
 
 def backup_create() -> dict:
     """Write a new backup and its manifest; returns file, size, sha256, method."""
-    directory = Path(settings.BACKUP_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dir(settings.BACKUP_DIR)
     method = _method()
     created = timezone.now()
     name = f"{PREFIX}{created:%Y%m%dT%H%M%S%fZ}{_EXTENSIONS[method]}"
@@ -200,8 +237,10 @@ def backup_create() -> dict:
         "created_at": created.isoformat(),
     }
     manifest_path = Path(f"{final}{MANIFEST_SUFFIX}")
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    _fsync(manifest_path)
+    with private_open(manifest_path) as handle:
+        handle.write((json.dumps(manifest, indent=2) + "\n").encode())
+        handle.flush()
+        os.fsync(handle.fileno())
     removed = backup_prune()
     return {
         "file": name,
@@ -252,10 +291,12 @@ def _unpacked(path: Path, directory: Path, *, suffix: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
         plain = Path(tmp) / f"restore{suffix}"
         try:
-            with gzip.open(path, "rb") as packed, open(plain, "wb") as raw:
+            with gzip.open(path, "rb") as packed, private_open(plain) as raw:
                 shutil.copyfileobj(packed, raw, _CHUNK)
-        except (OSError, EOFError) as exc:
+        except EOFError as exc:
             raise BackupRefused(f"Backup {path.name} is not a complete gzip file") from exc
+        except (gzip.BadGzipFile, zlib.error) as exc:
+            raise BackupRefused(f"Backup {path.name} is not valid gzip data") from exc
         yield plain
 
 
@@ -263,7 +304,11 @@ def _restore_sqlite(plain: Path) -> None:
     """Replace the live SQLite database with the snapshot ``plain``."""
     snapshot = sqlite3.connect(plain)
     try:
-        if snapshot.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+        try:
+            check = snapshot.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise BackupRefused("The SQLite snapshot is not a readable database") from exc
+        if check != "ok":
             raise BackupRefused("The SQLite snapshot fails its integrity check")
         connections.close_all()
         live = sqlite3.connect(connection.settings_dict["NAME"], timeout=30)
@@ -281,9 +326,9 @@ def _restore_pg_dump(plain: Path) -> None:
     if psql is None:
         raise BackupRefused("psql is not on PATH; it is needed to restore a pg_dump backup")
     connections.close_all()
-    env = {**_pg_env(), "PGOPTIONS": "-c lock_timeout=30s"}
+    args, env = pg_client_connection(server_options="-c lock_timeout=30s")
     cmd = [psql, "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", "-f", str(plain)]
-    done = subprocess.run([*cmd, *_pg_args()], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1:] or ["no message"]
         raise RuntimeError(f"psql failed: {last[0]}")
@@ -291,9 +336,12 @@ def _restore_pg_dump(plain: Path) -> None:
 
 def _restore_dumpdata(plain: Path) -> None:
     """Empty the database and load the ``dumpdata`` file, all or nothing."""
-    with transaction.atomic():
-        call_command("flush", interactive=False, verbosity=0)
-        call_command("loaddata", str(plain), verbosity=0)
+    try:
+        with transaction.atomic():
+            call_command("flush", interactive=False, verbosity=0)
+            call_command("loaddata", str(plain), verbosity=0)
+    except (DeserializationError, ExpatError, SAXException) as exc:
+        raise BackupRefused("The dumpdata file is not a readable fixture") from exc
 
 
 def backup_restore(*, path: Path) -> dict:
@@ -301,7 +349,8 @@ def backup_restore(*, path: Path) -> dict:
 
     Raises BackupRefused, before touching the database, when the file is
     missing, corrupt, truncated, or a snapshot of another database engine
-    (``dumpdata`` backups are portable between engines).
+    (``dumpdata`` backups are portable between engines). Runs the backup
+    caught running are marked interrupted (see the module docstring).
     """
     manifest = backup_verify(path=path)
     portable = manifest["method"] == "dumpdata"
@@ -309,8 +358,7 @@ def backup_restore(*, path: Path) -> dict:
         raise BackupRefused(
             f"Backup is of a {manifest.get('vendor')} database; this one is {connection.vendor}"
         )
-    directory = Path(settings.BACKUP_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dir(settings.BACKUP_DIR)
     suffix = _EXTENSIONS[manifest["method"]].removesuffix(".gz")
     with _unpacked(manifest["path"], directory, suffix=suffix) as plain:
         if manifest["method"] == "sqlite":
@@ -319,4 +367,10 @@ def backup_restore(*, path: Path) -> dict:
             _restore_pg_dump(plain)
         else:
             _restore_dumpdata(plain)
-    return {"file": manifest["file"], "method": manifest["method"], "sha256": manifest["sha256"]}
+    interrupted = task_logs_interrupt_all(reason=RESTORED_RUNNING_REASON)
+    return {
+        "file": manifest["file"],
+        "method": manifest["method"],
+        "sha256": manifest["sha256"],
+        "interrupted": interrupted,
+    }

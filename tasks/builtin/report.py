@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from tasks.builtin.files import private_dir, private_open
 from tasks.models import TaskLog
 from tasks.registry import register
 
@@ -117,14 +118,15 @@ def report_build(*, now: datetime | None = None) -> dict:
 
 
 def report_write(*, report: dict) -> dict:
-    """Write ``report`` as JSON and HTML into ``REPORT_DIR``; returns the names."""
-    directory = Path(settings.REPORT_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``report`` as JSON and HTML (0600) into ``REPORT_DIR``; returns the names."""
+    directory = private_dir(settings.REPORT_DIR)
     stamp = datetime.fromisoformat(report["generated_at"]).strftime("%Y%m%dT%H%M%S%fZ")
     json_path = directory / f"{PREFIX}{stamp}.json"
     html_path = directory / f"{PREFIX}{stamp}.html"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    html_path.write_text(render_to_string("tasks/report.html", {"report": report}))
+    with private_open(json_path) as handle:
+        handle.write((json.dumps(report, indent=2) + "\n").encode())
+    with private_open(html_path) as handle:
+        handle.write(render_to_string("tasks/report.html", {"report": report}).encode())
     return {
         "json": json_path.name,
         "html": html_path.name,

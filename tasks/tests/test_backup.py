@@ -3,11 +3,13 @@
 import gzip
 import hashlib
 import json
+import stat
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from psycopg.conninfo import conninfo_to_dict
 
 from contacts.tests.factories import ContactFactory
 from tasks.builtin.backup import (
@@ -15,7 +17,9 @@ from tasks.builtin.backup import (
     backup_create,
     backup_files,
     backup_restore,
+    pg_client_connection,
 )
+from tasks.builtin.report import report_build, report_write
 from tasks.models import TaskLog
 from tasks.services.execution import task_execute
 from tasks.tests.factories import TaskFactory, TaskLogFactory
@@ -204,3 +208,165 @@ class TestRestoreBackupCommand:
 
         assert done.returncode == 1
         assert "Backup file nope.gz does not exist" in done.stderr
+
+
+class TestRestoredRunningRuns:
+    def test_a_backup_taken_by_the_backup_task_can_be_restored_and_backed_up_again(self):
+        first = task_execute(task_id="backup")
+        path = _backup_path(json.loads(first.result))
+
+        backup_restore(path=path)
+        again = task_execute(task_id="backup")
+
+        assert again.status == "completed"
+
+    def test_a_run_restored_while_running_is_interrupted_with_the_reason(self):
+        first = task_execute(task_id="backup")
+
+        backup_restore(path=_backup_path(json.loads(first.result)))
+
+        restored = TaskLog.objects.get(run_id=first.run_id)
+        assert restored.status == "interrupted"
+        assert restored.error == "Restored from a backup taken while it was running"
+        assert restored.completed_at is not None
+
+
+def _replace_body(path: Path, body: bytes, *, method: str | None = None) -> Path:
+    """Put ``body`` in place of backup ``path``, its manifest matching it again."""
+    manifest_path = Path(f"{path}.manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(size=len(body), sha256=hashlib.sha256(body).hexdigest())
+    manifest["method"] = method or manifest["method"]
+    path.write_bytes(body)
+    manifest_path.write_text(json.dumps(manifest))
+    return path
+
+
+# A gzip header followed by a deflate block of the reserved type 3.
+_BAD_DEFLATE = bytes.fromhex("1f8b0800000000000003") + b"\xff" * 64
+
+
+class TestUnreadableBackupsWithAMatchingManifest:
+    def test_corrupt_gzip_data_is_refused(self):
+        path = _replace_body(_backup_path(backup_create()), _BAD_DEFLATE)
+
+        assert _refused(path) == f"Backup {path.name} is not valid gzip data"
+
+    def test_a_sqlite_snapshot_that_is_no_database_is_refused(self):
+        if connection.vendor != "sqlite":
+            pytest.skip("a SQLite snapshot is refused by vendor on PostgreSQL")
+        path = _replace_body(_backup_path(backup_create()), gzip.compress(b"not a database" * 99))
+
+        assert _refused(path) == "The SQLite snapshot is not a readable database"
+
+    def test_a_dumpdata_file_that_is_no_fixture_is_refused_and_the_database_kept(self):
+        ContactFactory()
+        before = _snapshot()
+        body = gzip.compress(b"<not-xml")
+        path = _replace_body(_backup_path(backup_create()), body, method="dumpdata")
+
+        message = _refused(path)
+
+        assert message == "The dumpdata file is not a readable fixture"
+        assert _snapshot() == before
+
+    def test_the_command_exits_1_with_one_line_and_no_traceback(self):
+        path = _replace_body(_backup_path(backup_create()), _BAD_DEFLATE)
+
+        done = manage("restore_backup", str(path), BACKUP_DIR=str(settings.BACKUP_DIR))
+
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines()[-1] == (
+            f"CommandError: Restore refused: Backup {path.name} is not valid gzip data"
+        )
+
+
+class TestPrivateFiles:
+    def test_the_backup_and_its_manifest_are_readable_by_their_owner_only(self):
+        path = _backup_path(backup_create())
+
+        modes = {stat.S_IMODE(p.stat().st_mode) for p in (path, Path(f"{path}.manifest.json"))}
+
+        assert modes == {0o600}
+
+    def test_a_new_backup_directory_is_private(self):
+        backup_create()
+
+        assert stat.S_IMODE(Path(settings.BACKUP_DIR).stat().st_mode) == 0o700
+
+    def test_the_reports_are_readable_by_their_owner_only(self):
+        written = report_write(report=report_build())
+
+        directory = Path(settings.REPORT_DIR)
+        paths = [directory / written["json"], directory / written["html"]]
+        assert {stat.S_IMODE(path.stat().st_mode) for path in paths} == {0o600}
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+_PG_SETTINGS = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": "autom8",
+    "USER": "app",
+    "PASSWORD": "s3cret pass",
+    "HOST": "db.internal",
+    "PORT": "6432",
+    "OPTIONS": {
+        "sslmode": "verify-full",
+        "sslrootcert": "/etc/ssl/ca.pem",
+        "sslcert": "/etc/ssl/client.crt",
+        "sslkey": "/etc/ssl/client.key",
+        "target_session_attrs": "read-write",
+        "connect_timeout": 5,
+        "isolation_level": 2,
+        "server_side_binding": True,
+    },
+}
+
+
+class TestPgClientConnection:
+    def test_libpq_options_of_the_settings_reach_the_connection_string(self):
+        args, _ = pg_client_connection(_PG_SETTINGS)
+
+        assert args[0] == "--dbname"
+        assert conninfo_to_dict(args[1]) == {
+            "dbname": "autom8",
+            "user": "app",
+            "host": "db.internal",
+            "port": "6432",
+            "sslmode": "verify-full",
+            "sslrootcert": "/etc/ssl/ca.pem",
+            "sslcert": "/etc/ssl/client.crt",
+            "sslkey": "/etc/ssl/client.key",
+            "target_session_attrs": "read-write",
+            "connect_timeout": "5",
+        }
+
+    def test_the_password_travels_in_the_environment_only(self):
+        args, env = pg_client_connection(_PG_SETTINGS)
+
+        assert env["PGPASSWORD"] == "s3cret pass"
+        assert not any("s3cret" in arg for arg in args)
+
+    def test_server_options_are_added_to_the_configured_ones(self):
+        cfg = {**_PG_SETTINGS, "OPTIONS": {"options": "-c search_path=app"}}
+
+        args, _ = pg_client_connection(cfg, server_options="-c lock_timeout=30s")
+
+        assert conninfo_to_dict(args[1])["options"] == "-c search_path=app -c lock_timeout=30s"
+
+
+def test_pg_dump_honours_the_sslmode_of_the_settings(monkeypatch, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_dump backs up PostgreSQL only")
+    options = {
+        **connection.settings_dict["OPTIONS"],
+        "sslmode": "verify-full",
+        "sslrootcert": str(tmp_path / "missing-ca.pem"),
+    }
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+
+    with pytest.raises(RuntimeError) as caught:
+        backup_create()
+
+    assert str(caught.value).startswith("pg_dump failed:")

@@ -24,4 +24,10 @@ class Command(BaseCommand):
             raise CommandError(f"Restore refused: {exc}") from exc
         except RuntimeError as exc:
             raise CommandError(f"Restore failed: {exc}") from exc
+        except OSError as exc:
+            raise CommandError(f"Restore failed: {exc.strerror or exc}") from exc
         self.stdout.write(f"Restored {restored['file']} ({restored['method']}, sha256 verified)")
+        if restored["interrupted"]:
+            self.stdout.write(
+                f"{restored['interrupted']} run(s) caught running in the backup marked interrupted"
+            )
