@@ -14,6 +14,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tasks.models import TaskLog
-from tasks.services.zombies import owner_parse, pid_is_alive
+from tasks.services.zombies import owner_parse, pid_is_alive, zombie_reason
 
 logger = logging.getLogger(__name__)
 
@@ -136,19 +137,31 @@ def _fields_of(record: dict) -> dict:
 
 
 def _start_only_fields(record: dict) -> dict:
-    """Fields of a run known only by its start: interrupted if its owner died."""
+    """Fields of a run known only by its start: interrupted unless it may still run.
+
+    The owner's pid is checked only on the owner's host, where a live owner
+    counts as a fresh heartbeat; a run of another host (or of no parsable
+    owner) is judged by its heartbeat, as ``zombie_reason`` judges any run.
+    """
     fields = _fields_of(record)
     parsed = owner_parse(record.get("owner") or "")
-    alive = parsed is not None and pid_is_alive(parsed[1], started_at=record["started_at"])
-    if not alive:
-        fields["status"] = TaskLog.Status.INTERRUPTED
-        fields["completed_at"] = fields["completed_at"] or timezone.now()
-        fields["error"] = "Run recorded while the database was down; its outcome was never written"
+    now = timezone.now()
+    if parsed is not None and parsed[0] == socket.gethostname():
+        if pid_is_alive(parsed[1], started_at=record["started_at"]):
+            return {**fields, "heartbeat_at": now}
+    elif zombie_reason(TaskLog(**fields), now=now) is None:
+        return fields
+    fields["status"] = TaskLog.Status.INTERRUPTED
+    fields["completed_at"] = fields["completed_at"] or now
+    fields["error"] = "Run recorded while the database was down; its outcome was never written"
     return fields
 
 
-def _create(run_id: str, fields: dict) -> bool:
-    """Insert a run from the file; resolves clashes with the DB constraints."""
+def _create(run_id: str, fields: dict) -> bool | None:
+    """Insert a run from the file; resolves clashes with the DB constraints.
+
+    Returns None when the run_id was inserted meanwhile by another process.
+    """
     try:
         with transaction.atomic():
             TaskLog.objects.create(run_id=run_id, **fields)
@@ -156,7 +169,7 @@ def _create(run_id: str, fields: dict) -> bool:
     except IntegrityError:
         pass
     if TaskLog.objects.filter(run_id=run_id).exists():
-        return False  # imported meanwhile by another process
+        return None
     if (
         fields.get("scheduled_for")
         and TaskLog.objects.filter(
@@ -184,7 +197,14 @@ def _import(record: dict) -> bool:
     is_final = record["event"] == "finish" and record.get("status") in _FINAL
     if existing is None:
         fields = _fields_of(record) if is_final else _start_only_fields(record)
-        return _create(run_id, fields)
+        created = _create(run_id, fields)
+        if created is not None:
+            return created
+        # A replay inserted the run's start between the lookup and the
+        # insert; the outcome still has to reach that row.
+        existing = TaskLog.objects.filter(run_id=run_id).first()
+        if existing is None:
+            return False
     if not is_final or existing.status in _FINAL:
         return False
     # The real outcome replaces "running" and a presumed "interrupted".
@@ -212,7 +232,8 @@ def _set_aside(rejected: list[bytes]) -> None:
     if not rejected:
         return
     aside = _path().with_name(_path().name + ".rejected")
-    with open(aside, "ab") as handle:
+    fd = os.open(aside, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "ab") as handle:
         handle.writelines(line if line.endswith(b"\n") else line + b"\n" for line in rejected)
         handle.flush()
         os.fsync(handle.fileno())

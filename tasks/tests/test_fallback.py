@@ -2,6 +2,7 @@
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import uuid
@@ -13,8 +14,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from tasks.models import TaskLog
-from tasks.services.execution import task_execute
+from tasks.services import fallback
+from tasks.services.execution import task_execute, task_log_finish
 from tasks.services.fallback import fallback_record, fallback_replay
+from tasks.services.zombies import current_owner, pid_is_alive
 from tasks.tests.factories import TaskLogFactory
 from tasks.tests.support import (
     BASE_DIR,
@@ -172,6 +175,74 @@ def test_a_start_only_run_of_a_dead_process_is_imported_interrupted():
     assert "outcome was never written" in stored.error
 
 
+def _start_only(*, owner: str, started_at) -> TaskLog:
+    """A running log of ``owner`` known only by its start event in the file."""
+    log = TaskLog(
+        task_type="cleanup",
+        task_name="Hourly Cleanup",
+        status="running",
+        trigger="schedule",
+        owner=owner,
+        started_at=started_at,
+        heartbeat_at=started_at,
+    )
+    fallback_record(log, event="start")
+    return log
+
+
+def test_a_start_only_run_of_another_host_is_not_kept_alive_by_a_local_pid(settings):
+    settings.TASK_STALE_SECONDS = 30
+    started = timezone.now() - timedelta(minutes=5)
+    assert pid_is_alive(1, started_at=started)
+    orphan = _start_only(owner="another-host:1", started_at=started)
+
+    fallback_replay()
+
+    stored = TaskLog.objects.get(run_id=orphan.run_id)
+    assert stored.status == "interrupted"
+    assert "outcome was never written" in stored.error
+
+
+def test_a_start_only_run_of_another_host_with_a_fresh_heartbeat_stays_running(settings):
+    settings.TASK_STALE_SECONDS = 300
+    orphan = _start_only(owner="another-host:1", started_at=timezone.now())
+
+    fallback_replay()
+
+    assert TaskLog.objects.get(run_id=orphan.run_id).status == "running"
+
+
+def test_a_start_only_run_of_a_live_local_owner_is_imported_with_a_fresh_heartbeat():
+    live = _start_only(owner=current_owner(), started_at=timezone.now() - timedelta(seconds=1))
+    replayed_at = timezone.now()
+
+    fallback_replay()
+
+    stored = TaskLog.objects.get(run_id=live.run_id)
+    assert stored.status == "running"
+    assert stored.heartbeat_at >= replayed_at
+
+
+def test_an_outcome_is_applied_when_a_replay_imports_its_start_just_before(monkeypatch):
+    log = _start_only(owner=current_owner(), started_at=timezone.now())
+    original_create = fallback._create
+    raced = []
+
+    def replay_first(run_id, fields):
+        if not raced:
+            raced.append(run_id)
+            fallback_replay()  # inserts the start-only row under the finish path
+        return original_create(run_id, fields)
+
+    monkeypatch.setattr(fallback, "_create", replay_first)
+
+    task_log_finish(log, result={"rows": 1})
+
+    stored = TaskLog.objects.get(run_id=log.run_id)
+    assert raced == [str(log.run_id)]
+    assert (stored.status, stored.result) == ("completed", '{"rows": 1}')
+
+
 def test_a_torn_line_is_set_aside_and_the_rest_imported(make_task):
     log = _run_with_database_down(make_task)
     with open(settings.TASK_FALLBACK_LOG, "a") as handle:
@@ -182,6 +253,16 @@ def test_a_torn_line_is_set_aside_and_the_rest_imported(make_task):
     rejected = settings.TASK_FALLBACK_LOG.with_name("task_fallback.jsonl.rejected")
     assert TaskLog.objects.get(run_id=log.run_id).status == "completed"
     assert rejected.read_text().startswith('{"event": "finish", "run_id": "abc')
+
+
+def test_the_set_aside_lines_are_private_to_their_owner():
+    with open(settings.TASK_FALLBACK_LOG, "a") as handle:
+        handle.write('{"event": "finish", "run_id": "abc')
+
+    fallback_replay()
+
+    rejected = settings.TASK_FALLBACK_LOG.with_name("task_fallback.jsonl.rejected")
+    assert stat.S_IMODE(rejected.stat().st_mode) == 0o600
 
 
 def test_a_fire_that_also_ran_elsewhere_is_kept_without_its_fire_time():
