@@ -4,10 +4,13 @@ Scheduled fires, the API, the admin and ``runtask`` all come through here.
 A task's exception never escapes: it becomes a ``failed`` log with a
 sanitised error. When the database is down at the start or the end of a
 run, the record goes to the fallback file (``tasks.services.fallback``).
+Background runs (API, admin) are waited for when the process exits, up to
+``SHUTDOWN_GRACE_SECONDS``, so a worker's normal exit does not cut them off.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -19,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, close_old_connections, connection, transaction
+from django.db import (
+    Error,
+    IntegrityError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from contract.errors import Conflict, Invalid, NotFound
@@ -34,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 _BACKGROUND: set[threading.Thread] = set()
 _BACKGROUND_LOCK = threading.Lock()
+_EXIT_WAIT = {"registered": False}
 
 
 def _definition(task_id: str) -> TaskDefinition:
@@ -157,19 +167,23 @@ def _origin(exc: BaseException) -> str:
 
 
 class _Heartbeat:
-    """Refreshes a running log's ``heartbeat_at`` from a side thread."""
+    """Refreshes a running log's ``heartbeat_at`` from a side thread.
+
+    A run started while the database was down beats too: its beats fail or
+    find no row until the fallback file is imported, then keep that row
+    fresh, so no scheduler takes the live run for a zombie.
+    """
 
     def __init__(self, log: TaskLog) -> None:
-        self._run_id = log.run_id if log.pk is not None else None
+        self._run_id = log.run_id
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> _Heartbeat:
-        if self._run_id is not None:
-            self._thread = threading.Thread(
-                target=self._beat, name=f"heartbeat-{self._run_id}", daemon=True
-            )
-            self._thread.start()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"heartbeat-{self._run_id}", daemon=True
+        )
+        self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -184,7 +198,7 @@ class _Heartbeat:
                     TaskLog.objects.filter(
                         run_id=self._run_id, status=TaskLog.Status.RUNNING
                     ).update(heartbeat_at=timezone.now())
-                except DatabaseError:
+                except Error:
                     logger.warning("Heartbeat of task run %s not written", self._run_id)
                     _close_connection()
         finally:
@@ -195,7 +209,7 @@ def _close_connection() -> None:
     """Close this thread's database connection, even a broken one."""
     try:
         connection.close()
-    except DatabaseError:
+    except Error:
         logger.debug("Closing a broken database connection failed", exc_info=True)
 
 
@@ -266,6 +280,9 @@ def task_start_background(*, task_id: str) -> TaskLog:
     )
     with _BACKGROUND_LOCK:
         _BACKGROUND.add(thread)
+        if not _EXIT_WAIT["registered"]:
+            atexit.register(_background_wait_at_exit)
+            _EXIT_WAIT["registered"] = True
     thread.start()
     return log
 
@@ -280,3 +297,20 @@ def task_background_wait(*, timeout: float | None = None) -> bool:
         thread.join(remaining)
     with _BACKGROUND_LOCK:
         return not any(thread.is_alive() for thread in _BACKGROUND)
+
+
+def _background_wait_at_exit() -> None:
+    """At interpreter exit, give background runs ``SHUTDOWN_GRACE_SECONDS``.
+
+    Daemon threads would otherwise stop mid-run when a worker exits (a
+    deploy); a run still going after the grace is left to the zombie
+    reconciliation.
+    """
+    with _BACKGROUND_LOCK:
+        pending = sum(thread.is_alive() for thread in _BACKGROUND)
+    if not pending:
+        return
+    grace = settings.SHUTDOWN_GRACE_SECONDS
+    logger.info("Waiting up to %s s for %d background task run(s)", grace, pending)
+    if not task_background_wait(timeout=grace):
+        logger.warning("Background task run(s) still running after %s s; exiting anyway", grace)

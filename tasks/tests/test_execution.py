@@ -1,8 +1,11 @@
 """The execution service: log lifecycle, sanitised errors, no overlap, background runs."""
 
 import json
+import subprocess
+import sys
 import threading
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
@@ -17,8 +20,10 @@ from tasks.services.execution import (
     task_log_start,
     task_start_background,
 )
+from tasks.services.fallback import fallback_replay
 from tasks.services.zombies import current_owner
 from tasks.tests.factories import TaskLogFactory
+from tasks.tests.support import BASE_DIR, database_down, process_env
 
 pytestmark = pytest.mark.usefixtures("engine_dirs")
 
@@ -287,3 +292,69 @@ class TestBackgroundRun:
         log = task_execute(task_id=task_id)
 
         assert json.loads(log.result)["beat"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_started_with_the_database_down_beats_once_imported(make_task, settings):
+    settings.TASK_HEARTBEAT_SECONDS = 0.05
+    outage = ExitStack()
+
+    def back_mid_run():
+        outage.close()
+        fallback_replay()
+        imported = TaskLog.objects.get(task_type=task_id).heartbeat_at
+        time.sleep(0.5)
+        later = TaskLog.objects.get(task_type=task_id).heartbeat_at
+        return {"beat": (later - imported).total_seconds()}
+
+    task_id = make_task(back_mid_run)
+    outage.enter_context(database_down())
+
+    log = task_execute(task_id=task_id)
+
+    assert log.status == TaskLog.Status.COMPLETED
+    assert json.loads(log.result)["beat"] > 0
+
+
+_BACKGROUND_RUN_THEN_EXIT = """
+import django, sys, time
+django.setup()
+from tasks.registry import register
+from tasks.services.execution import task_start_background
+seconds = float(sys.argv[1])
+register("slowpoke", name="Slowpoke", schedule="* * * * *")(
+    lambda: time.sleep(seconds) or {"slept": seconds}
+)
+print(task_start_background(task_id="slowpoke").run_id, flush=True)
+"""
+
+
+def _background_run_then_exit(*, seconds: float, grace: int) -> tuple[str, float]:
+    """Start a background run in a child process that then exits normally."""
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _BACKGROUND_RUN_THEN_EXIT, str(seconds)],
+        cwd=BASE_DIR,
+        env=process_env(LOG_LEVEL="error", SHUTDOWN_GRACE_SECONDS=str(grace)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip(), time.monotonic() - began
+
+
+@pytest.mark.django_db(transaction=True)
+class TestBackgroundRunAtExit:
+    def test_a_process_exiting_normally_lets_its_background_run_finish(self):
+        run_id, _ = _background_run_then_exit(seconds=1, grace=30)
+
+        stored = TaskLog.objects.get(run_id=run_id)
+        assert (stored.status, stored.result) == (TaskLog.Status.COMPLETED, '{"slept": 1.0}')
+
+    def test_the_wait_at_exit_ends_after_the_grace_period(self):
+        run_id, took = _background_run_then_exit(seconds=60, grace=1)
+
+        assert took < 30
+        assert TaskLog.objects.get(run_id=run_id).status == TaskLog.Status.RUNNING
