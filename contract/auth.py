@@ -46,22 +46,43 @@ def _text(data: dict, field: str, *, maximum: int) -> str:
         raise Invalid(f"{field} must not be empty", field=field)
     if len(value) > maximum:
         raise Invalid(f"{field} must be at most {maximum} characters", field=field)
-    # NUL cannot be stored or compared by PostgreSQL; no credential holds
-    # control characters.
+    # A lone surrogate (JSON "\ud800") cannot be encoded to UTF-8 for hashing,
+    # a query or a token check.
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise Invalid(f"{field} must be valid Unicode text", field=field)
+    return value
+
+
+def _plain_text(data: dict, field: str, *, maximum: int) -> str:
+    value = _text(data, field, maximum=maximum)
+    # Usernames and tokens never hold control characters.
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise Invalid(f"{field} must not contain control characters", field=field)
     return value
 
 
+def _password(data: dict) -> str:
+    value = _text(data, "password", maximum=PASSWORD_MAX)
+    # Any character may be part of a password (tabs included) but NUL, which
+    # Django's forms refuse: no stored password holds one.
+    if "\x00" in value:
+        raise Invalid("password must not contain NUL bytes", field="password")
+    return value
+
+
 def parse_credentials_payload(data: object) -> dict:
-    """``{"username", "password"}`` from a token request; raises Invalid."""
+    """``{"username", "password"}`` from a token request; raises Invalid.
+
+    The username holds no control characters; the password may hold any
+    character but NUL.
+    """
     body = _object(data)
     return {
-        "username": _text(body, "username", maximum=USERNAME_MAX),
-        "password": _text(body, "password", maximum=PASSWORD_MAX),
+        "username": _plain_text(body, "username", maximum=USERNAME_MAX),
+        "password": _password(body),
     }
 
 
 def parse_refresh_payload(data: object) -> str:
     """The ``refresh`` token of a refresh or logout request; raises Invalid."""
-    return _text(_object(data), "refresh", maximum=TOKEN_MAX)
+    return _plain_text(_object(data), "refresh", maximum=TOKEN_MAX)

@@ -10,6 +10,7 @@ STATUS_PHRASES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    406: "Not Acceptable",
     409: "Conflict",
     413: "Request Entity Too Large",
     415: "Unsupported Media Type",

@@ -1,6 +1,7 @@
 """One renderer for every error: DRF's handler and Django's error views.
 
-Every error leaves as the §1 envelope built by ``contract.errors.error_body``.
+Every error leaves as the §1 envelope built by ``contract.errors.error_body``
+and rendered by DRF's ``JSONRenderer`` (compact), whichever layer answers.
 Unexpected exceptions are logged here, with the request id, and answered
 with a bare 500 that carries no internals.
 """
@@ -8,16 +9,20 @@ with a bare 500 that carries no internals.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from contract.errors import Autom8Error, error_body
+from security.throttling import throttles_checked
 
 logger = logging.getLogger("autom8.errors")
 
@@ -55,6 +60,19 @@ def mark_logged(response: HttpResponseBase) -> None:
     # django.utils.log.log_response skips responses carrying this flag; without
     # it every 500 would also give a second, traceback-less error line.
     response._has_been_logged = True
+
+
+def json_error_response(
+    status: int,
+    message: str,
+    details: Mapping[str, Sequence[str]] | None = None,
+) -> HttpResponse:
+    """The envelope as a plain Django response, byte for byte as DRF renders it."""
+    return HttpResponse(
+        JSONRenderer().render(error_body(status, message, details)),
+        status=status,
+        content_type="application/json",
+    )
 
 
 def default_message(status: int) -> str:
@@ -106,8 +124,33 @@ def _drf_body(exc: drf.APIException) -> dict:
     )
 
 
+def _counted(exc: Exception, context: dict) -> Exception:
+    """``exc``, or the view's throttle refusal once the request is counted.
+
+    DRF authenticates and checks permissions before it throttles, so a
+    request refused there (no or a bad token: 401; wrong role: 403) was
+    never counted. It is counted here, by IP when anonymous (§1), so such
+    requests are limited like any other.
+    """
+    view, request = context.get("view"), context.get("request")
+    if (
+        not isinstance(exc, drf.APIException)
+        or exc.status_code >= 500
+        or view is None
+        or request is None
+        or throttles_checked(request)
+    ):
+        return exc
+    try:
+        view.check_throttles(request)
+    except (drf.Throttled, Autom8Error) as refusal:
+        return refusal
+    return exc
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's ``EXCEPTION_HANDLER``: every exception becomes the envelope."""
+    exc = _counted(exc, context)
     if isinstance(exc, Autom8Error):
         return Response(
             exc.body(), status=exc.status, headers=getattr(exc, "headers", None)
@@ -120,6 +163,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return Response(
             error_body(429, RATE_LIMITED_MESSAGE), status=429, headers=headers
         )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(413, default_message(413)), status=413)
     if isinstance(exc, DjangoValidationError):
         details = (
             exc.message_dict
@@ -150,35 +195,33 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return response
 
 
-def _json_error(status: int, message: str) -> JsonResponse:
-    return JsonResponse(error_body(status, message), status=status)
-
-
 def bad_request(
     request: HttpRequest, exception: Exception | None = None
-) -> JsonResponse:
-    """Django's ``handler400``."""
-    return _json_error(400, "Bad request")
+) -> HttpResponse:
+    """Django's ``handler400``; a body over the upload limit is a 413."""
+    if isinstance(exception, RequestDataTooBig):
+        return json_error_response(413, default_message(413))
+    return json_error_response(400, "Bad request")
 
 
 def permission_denied(
     request: HttpRequest, exception: Exception | None = None
-) -> JsonResponse:
+) -> HttpResponse:
     """Django's ``handler403``."""
     if isinstance(exception, Ratelimited):
-        response = _json_error(429, RATE_LIMITED_MESSAGE)
+        response = json_error_response(429, RATE_LIMITED_MESSAGE)
         response["Retry-After"] = RATELIMITED_RETRY_AFTER
         return response
-    return _json_error(403, "You do not have permission to perform this action")
+    return json_error_response(403, "You do not have permission to perform this action")
 
 
 def page_not_found(
     request: HttpRequest, exception: Exception | None = None
-) -> JsonResponse:
+) -> HttpResponse:
     """Django's ``handler404``."""
-    return _json_error(404, "Resource not found")
+    return json_error_response(404, "Resource not found")
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
+def server_error(request: HttpRequest) -> HttpResponse:
     """Django's ``handler500``; the error itself was logged by Django's handler."""
-    return _json_error(500, "Internal Server Error")
+    return json_error_response(500, "Internal Server Error")

@@ -7,10 +7,12 @@ For each request ``ResponseEnvelopeMiddleware``:
   ``security.logging.request_id_var`` so every log line carries it;
 * answers 400 at once when the path or query string holds a NUL byte
   (PostgreSQL cannot store one, and no valid request needs it);
+* answers 413 when a view reads a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``;
 * turns any exception a view raises into the bare 500 envelope, logged with
   the request id (also under ``DEBUG``: no traceback page);
 * rewrites error responses that are not JSON (Django's 405 for plain views,
-  a CSRF failure, a static file's 405) into the §1 envelope;
+  a CSRF failure, a static file's 405) into the §1 envelope, rendered like
+  DRF renders it (``security.exceptions.json_error_response``);
 * adds the §1 headers: security headers, HSTS over HTTPS only, the
   rate-limit headers a throttle recorded, ``X-Request-ID``,
   ``X-Autom8-Integrity`` and ``X-Response-Time``;
@@ -34,18 +36,16 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from django.conf import settings
-from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBase,
-    JsonResponse,
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
 )
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
-from contract.errors import error_body
-from security.exceptions import default_message, mark_logged
+from security.exceptions import default_message, json_error_response, mark_logged
 from security.integrity import HEADER as INTEGRITY_HEADER
 from security.integrity import header_value, sign, sign_chunks
 from security.logging import request_id_var
@@ -84,13 +84,13 @@ def request_id_from(value: str | None) -> str:
     return str(uuid.uuid4())
 
 
-def nul_error(request: HttpRequest) -> dict | None:
-    """The 400 envelope when the path or query string holds a NUL byte, else None.
+def nul_error(request: HttpRequest) -> HttpResponse | None:
+    """The 400 answer when the path or query string holds a NUL byte, else None.
 
     A query parameter holding one is named in ``message`` and ``details``.
     """
     if "\x00" in request.path_info:
-        return error_body(400, NUL_PATH_MESSAGE)
+        return json_error_response(400, NUL_PATH_MESSAGE)
     query = request.META.get("QUERY_STRING", "")
     if b"\x00" not in unquote_to_bytes(query):
         return None
@@ -102,7 +102,7 @@ def nul_error(request: HttpRequest) -> dict | None:
         }
     ) or ["query"]
     details = {field: [NUL_FIELD_MESSAGE] for field in fields}
-    return error_body(400, f"{fields[0]}: {NUL_FIELD_MESSAGE}", details)
+    return json_error_response(400, f"{fields[0]}: {NUL_FIELD_MESSAGE}", details)
 
 
 class ResponseEnvelopeMiddleware:
@@ -117,9 +117,8 @@ class ResponseEnvelopeMiddleware:
         request.request_id = request_id
         context = request_id_var.set(request_id)
         try:
-            if (nul := nul_error(request)) is not None:
-                response = JsonResponse(nul, status=400)
-            else:
+            response = nul_error(request)
+            if response is None:
                 response = self.get_response(request)
             response = _as_envelope(response)
             _harden(request, response)
@@ -137,6 +136,8 @@ class ResponseEnvelopeMiddleware:
         self, request: HttpRequest, exception: Exception
     ) -> HttpResponse | None:
         """A bare 500 envelope for an unexpected view error, logged with its id."""
+        if isinstance(exception, RequestDataTooBig):
+            return json_error_response(413, default_message(413))
         if isinstance(exception, _CLIENT_ERRORS):
             return None
         error_logger.error(
@@ -145,7 +146,7 @@ class ResponseEnvelopeMiddleware:
             request.path,
             exc_info=(type(exception), exception, exception.__traceback__),
         )
-        response = JsonResponse(error_body(500, "Internal Server Error"), status=500)
+        response = json_error_response(500, "Internal Server Error")
         mark_logged(response)
         return response
 
@@ -158,9 +159,7 @@ def _as_envelope(response: HttpResponseBase) -> HttpResponseBase:
     if response.status_code < 400 or _is_json(response):
         return response
     status = response.status_code
-    replacement = JsonResponse(
-        error_body(status, default_message(status)), status=status
-    )
+    replacement = json_error_response(status, default_message(status))
     for name, value in response.items():
         if name.lower() not in _BODY_HEADERS:
             replacement[name] = value

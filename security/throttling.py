@@ -20,6 +20,11 @@ When the counter cache cannot be reached:
 
 Discovery routes (``/``, health, info, ``/metrics``) opt out with
 ``throttle_classes = []``.
+
+DRF throttles only requests that passed authentication and permissions;
+``security.exceptions`` runs the view's throttles for a request refused
+before them (``throttles_checked`` tells whether they ran), so callers
+without a valid token are counted by IP too.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ WINDOW_SECONDS = 60
 # An IPv6 client usually holds a whole /64: count it as one address.
 IPV6_PREFIX = 64
 STATE_ATTRIBUTE = "autom8_rate_limit"
+CHECKED_ATTRIBUTE = "autom8_rate_limit_checked"
 UNAVAILABLE_RETRY_AFTER = 30
 
 
@@ -83,6 +89,12 @@ def rate_limit_state(request) -> RateLimitState | None:
 
 def _record(request: Request, state: RateLimitState) -> None:
     setattr(getattr(request, "_request", request), STATE_ATTRIBUTE, state)
+
+
+def throttles_checked(request) -> bool:
+    """Whether a throttle of this module already saw this (DRF) request."""
+    django_request = getattr(request, "_request", request)
+    return getattr(django_request, CHECKED_ATTRIBUTE, False)
 
 
 # --- client identity ----------------------------------------------------------
@@ -185,9 +197,19 @@ def _count(
 
 
 class _LimitThrottle(BaseThrottle):
-    """Shared bookkeeping: remember the refusal's wait for ``Retry-After``."""
+    """Shared bookkeeping: mark the request seen, remember the refusal's wait."""
 
     _wait: int | None = None
+
+    def allow_request(self, request: Request, view) -> bool:
+        """Whether the request is within the limit; it is counted once."""
+        setattr(getattr(request, "_request", request), CHECKED_ATTRIBUTE, True)
+        if not settings.RATELIMIT_ENABLE:
+            return True
+        return self._allow(request)
+
+    def _allow(self, request: Request) -> bool:
+        raise NotImplementedError
 
     def _refuse(self, state: RateLimitState) -> bool:
         self._wait = max(1, state.reset_in)
@@ -203,9 +225,7 @@ class DefaultRateThrottle(_LimitThrottle):
 
     policy = "default"
 
-    def allow_request(self, request: Request, view) -> bool:
-        if not settings.RATELIMIT_ENABLE:
-            return True
+    def _allow(self, request: Request) -> bool:
         user = request.user
         value = (
             f"user:{user.pk}" if user and user.is_authenticated else _ip_key(request)
@@ -236,6 +256,10 @@ def login_username(request: Request) -> str | None:
     username = data.get("username") if isinstance(data, dict) else None
     if not isinstance(username, str) or not username.strip():
         return None
+    try:
+        username.encode()
+    except UnicodeEncodeError:  # a lone surrogate: the view answers 400
+        return None
     return username.strip().casefold()
 
 
@@ -248,8 +272,8 @@ class LoginRateThrottle(_LimitThrottle):
 
     policy = "login"
 
-    def allow_request(self, request: Request, view) -> bool:
-        if not settings.RATELIMIT_ENABLE or request.method != "POST":
+    def _allow(self, request: Request) -> bool:
+        if request.method != "POST":
             return True
         try:
             counted = [self._count(request, "autom8.login.ip", _ip_key(request))]

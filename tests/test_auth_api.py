@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -137,6 +138,48 @@ class TestTokenObtain:
         )
 
         assert_envelope(response, 400, field="username")
+
+    def test_a_password_holding_a_tab_logs_in(self, api_client):
+        user = UserFactory(password="tab\tin the middle")
+
+        response = login(api_client, user, password="tab\tin the middle")
+
+        assert response.status_code == 200
+
+    def test_a_password_holding_any_control_character_but_nul_logs_in(self, api_client):
+        password = "".join(chr(n) for n in range(1, 32)) + "\x7fend"
+        user = UserFactory(password=password)
+
+        response = login(api_client, user, password=password)
+
+        assert response.status_code == 200
+
+    def test_nul_byte_in_password_is_a_bad_request(self, api_client, user):
+        response = login(api_client, user, password="correct\x00horse")
+
+        assert_envelope(response, 400, field="password")
+
+    def test_a_tab_in_the_username_is_still_a_bad_request(self, api_client):
+        response = api_client.post(
+            TOKEN_URL, {"username": "ad\tmin", "password": "x"}, format="json"
+        )
+
+        assert_envelope(response, 400, field="username")
+
+    @pytest.mark.parametrize("field", ["username", "password"])
+    def test_a_lone_surrogate_is_a_bad_request_naming_the_field(
+        self, api_client, field
+    ):
+        body = {"username": "amina", "password": "pw"}
+        body[field] = "ab\ud800"
+
+        response = api_client.post(
+            TOKEN_URL,
+            data=json.dumps(body),
+            content_type="application/json",
+        )
+
+        assert_envelope(response, 400, field=field)
 
     def test_a_json_array_body_is_a_bad_request(self, api_client):
         response = api_client.post(TOKEN_URL, [], format="json")
@@ -369,6 +412,24 @@ class TestProtected:
     )
     def test_a_malformed_authorization_header_is_unauthorized(self, api_client, header):
         api_client.credentials(HTTP_AUTHORIZATION=header)
+
+        response = api_client.get(PROTECTED_URL)
+
+        assert_envelope(response, 401)
+
+    @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+    def test_the_scheme_name_is_case_insensitive(self, user, scheme):
+        client = APIClient()
+        token = AccessToken.for_user(user)
+        client.credentials(HTTP_AUTHORIZATION=f"{scheme} {token}")
+
+        response = client.get(PROTECTED_URL)
+
+        assert response.status_code == 200
+        assert response.json()["user"] == user.username
+
+    def test_a_lower_case_scheme_with_a_bad_token_is_unauthorized(self, api_client):
+        api_client.credentials(HTTP_AUTHORIZATION="bearer not.a.jwt")
 
         response = api_client.get(PROTECTED_URL)
 

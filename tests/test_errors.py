@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from contacts.tests.factories import ContactFactory
+from contract.errors import error_body
+from tests.conftest import bearer_client
 from tests.error_urls import SECRET_DETAIL
 from tests.logcapture import json_logs
 
@@ -26,6 +32,28 @@ def assert_envelope(response, status: int, phrase: str) -> dict:
     assert set(body) - {"details"} == ERROR_KEYS
     assert body["error"] == phrase
     return body
+
+
+# Every route that reads a JSON body, as (method, path); "{contact}" is the
+# path of an existing contact.
+BODY_ROUTES = [
+    ("post", "/api/v1/contacts"),
+    ("patch", "/api/v1/contacts/{contact}"),
+    ("put", "/api/v1/contacts/{contact}"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/token/refresh"),
+    ("post", "/api/v1/auth/logout"),
+]
+# Deeper than Python's recursion limit: the JSON decoder cannot descend it.
+DEEP_JSON = "[" * 1100 + "]" * 1100
+
+
+def send_body(user, method: str, path: str, body: str, content_type: str):
+    """``body`` sent by ``user`` (a server-like client) to ``path``."""
+    client = bearer_client(user)
+    client.raise_request_exception = False
+    url = path.format(contact=ContactFactory().pk)
+    return getattr(client, method)(url, data=body, content_type=content_type)
 
 
 class TestNotFound:
@@ -92,12 +120,123 @@ class TestBadRequests:
         assert "refresh" in body["message"]
         assert list(body["details"]) == ["refresh"]
 
+    @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+    def test_json_nested_too_deeply_to_parse_is_400(self, user, method, path):
+        response = send_body(user, method, path, DEEP_JSON, "application/json")
+
+        body = assert_envelope(response, 400, "Bad Request")
+        assert body["message"] == "Malformed request body: it must be valid JSON"
+
+    def test_json_nested_too_deeply_to_parse_logs_no_error(self, user):
+        with json_logs() as logs:
+            send_body(user, "post", "/api/v1/contacts", DEEP_JSON, "application/json")
+
+        assert [line for line in logs.records() if line["level"] == "ERROR"] == []
+
     @pytest.mark.urls("tests.error_urls")
     def test_invalid_from_a_service_is_400_with_details(self, client):
         response = client.get("/test/invalid")
 
         body = assert_envelope(response, 400, "Bad Request")
         assert body["details"] == {"phone": ["phone must be in E.164"]}
+
+
+def oversize_json() -> str:
+    """A JSON object one byte over ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+    padding = settings.DATA_UPLOAD_MAX_MEMORY_SIZE - len('{"name":""}') + 1
+    return '{"name":"' + "a" * padding + '"}'
+
+
+class TestRequestEntityTooLarge:
+    @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+    def test_a_json_body_over_the_upload_limit_is_413(self, user, method, path):
+        response = send_body(user, method, path, oversize_json(), "application/json")
+
+        body = assert_envelope(response, 413, "Request Entity Too Large")
+        assert body["message"] == "Request body too large"
+
+    def test_a_body_at_the_upload_limit_is_read(self, user):
+        body = oversize_json().replace("a", "", 1)
+
+        response = send_body(user, "post", "/api/v1/contacts", body, "application/json")
+
+        assert response.status_code == 400
+        assert "name" in response.json()["details"]
+
+    def test_a_body_over_the_upload_limit_logs_no_error(self, user):
+        with json_logs() as logs:
+            send_body(
+                user, "post", "/api/v1/contacts", oversize_json(), "application/json"
+            )
+
+        assert [line for line in logs.records() if line["level"] == "ERROR"] == []
+
+    def test_a_form_over_the_upload_limit_on_a_django_view_is_413(self, client):
+        form = "username=admin&password=" + "a" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+        response = client.post(
+            "/admin/login/", data=form, content_type="application/x-www-form-urlencoded"
+        )
+
+        assert_envelope(response, 413, "Request Entity Too Large")
+
+    def test_a_form_over_the_upload_limit_read_by_the_csrf_check_is_413(self):
+        client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+        client.cookies["csrftoken"] = "a" * 32
+        form = "password=" + "a" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+        response = client.post(
+            "/admin/login/", data=form, content_type="application/x-www-form-urlencoded"
+        )
+
+        assert_envelope(response, 413, "Request Entity Too Large")
+
+
+class TestNotAcceptable:
+    def test_an_unservable_accept_header_is_406_with_its_phrase(self, client):
+        response = client.get("/api/v1/health", HTTP_ACCEPT="text/plain")
+
+        body = assert_envelope(response, 406, "Not Acceptable")
+        assert "application/json" in body["message"]
+
+
+def drf_rendered(status: int, message: str, details=None) -> bytes:
+    """The bytes DRF's renderer gives the envelope."""
+    return JSONRenderer().render(error_body(status, message, details))
+
+
+@pytest.mark.urls("tests.error_urls")
+class TestOneJsonStyle:
+    def test_djangos_404_is_rendered_like_drf(self, client):
+        response = client.get("/no/such/page")
+
+        assert response.content == drf_rendered(404, "Resource not found")
+
+    def test_a_rewritten_405_is_rendered_like_drf(self, client):
+        response = client.get("/test/post-only")
+
+        assert response.content == drf_rendered(405, "Method not allowed")
+
+    def test_a_plain_view_crash_is_rendered_like_drf(self, client):
+        response = client.get("/test/django-crash")
+
+        assert response.content == drf_rendered(500, "Internal Server Error")
+
+    def test_the_nul_byte_400_is_rendered_like_drf(self, client):
+        response = client.get("/api/v1/health?name=a%00b")
+
+        assert response.content == drf_rendered(
+            400,
+            "name: must not contain NUL bytes",
+            {"name": ["must not contain NUL bytes"]},
+        )
+
+    def test_a_plain_view_refused_by_djangoratelimit_is_rendered_like_drf(self, client):
+        response = client.get("/test/django-ratelimited")
+
+        assert response.content == drf_rendered(
+            429, "Too many requests. Please try again later."
+        )
 
 
 @pytest.mark.urls("tests.error_urls")

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from security.integrity import parse_header, verify_integrity
 from tests.conftest import bearer_client
+from tests.servers import free_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.error_urls")]
 
@@ -48,6 +49,29 @@ def make_response(kind: str, user, request, settings):
         return client.delete("/api/v1/auth/token")
     if kind == "500":
         return client.get("/test/api-crash")
+    if kind == "400":
+        return client.post(
+            "/api/v1/auth/token/refresh",
+            data="{not json",
+            content_type="application/json",
+        )
+    if kind == "415":
+        return client.post(
+            "/api/v1/auth/token/refresh", data="refresh=x", content_type="text/plain"
+        )
+    if kind == "503":
+        # Token issuing fails closed while its counters cannot be reached.
+        settings.CACHES = {
+            **settings.CACHES,
+            "ratelimit": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+            },
+        }
+        return client.post(
+            "/api/v1/auth/token", {"username": "a", "password": "b"}, format="json"
+        )
     if kind == "429":
         settings.RATE_LIMIT_DEFAULT = 1
         authed = bearer_client(user)
@@ -68,7 +92,7 @@ def make_response(kind: str, user, request, settings):
     raise ValueError(kind)
 
 
-KINDS = ["200", "404", "405", "500", "429", "static", "admin"]
+KINDS = ["200", "400", "404", "405", "415", "500", "429", "503", "static", "admin"]
 
 
 @pytest.fixture(params=KINDS)

@@ -169,6 +169,89 @@ class TestDefaultLimitRefusal:
         assert statuses == {200}
 
 
+CONTACTS_URL = "/api/v1/contacts"
+
+
+class TestRefusedBeforeTheThrottle:
+    """Requests DRF refuses before throttling (401, 403) are counted too."""
+
+    @pytest.fixture(autouse=True)
+    def _limit_of_two(self, settings):
+        settings.RATE_LIMIT_DEFAULT = 2
+
+    def test_an_anonymous_caller_of_a_protected_route_gets_429_over_the_limit(
+        self, api_client
+    ):
+        statuses = [api_client.get(CONTACTS_URL).status_code for _ in range(4)]
+
+        assert statuses == [401, 401, 429, 429]
+
+    def test_a_caller_with_a_bad_token_gets_429_over_the_limit(self, api_client):
+        api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+
+        statuses = [api_client.get(CONTACTS_URL).status_code for _ in range(4)]
+
+        assert statuses == [401, 401, 429, 429]
+
+    def test_the_refusal_is_the_429_envelope_with_retry_after(self, api_client):
+        for _ in range(2):
+            api_client.get(CONTACTS_URL)
+
+        response = api_client.get(CONTACTS_URL)
+
+        assert response.json() == RATE_LIMITED
+        assert 1 <= int(response["Retry-After"]) <= 60
+
+    def test_an_unauthorized_answer_carries_the_rate_limit_headers(self, api_client):
+        first = api_client.get(CONTACTS_URL)
+        second = api_client.get(CONTACTS_URL)
+
+        assert first["RateLimit-Policy"] == '"default";q=2;w=60'
+        assert (first["X-RateLimit-Remaining"], second["X-RateLimit-Remaining"]) == (
+            "1",
+            "0",
+        )
+
+    def test_an_unauthorized_answer_still_names_the_bearer_scheme(self, api_client):
+        response = api_client.get(CONTACTS_URL)
+
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+    def test_unauthenticated_callers_are_counted_by_ip(self, api_client):
+        for _ in range(2):
+            api_client.get(CONTACTS_URL, REMOTE_ADDR="10.3.0.1")
+
+        refused = api_client.get(CONTACTS_URL, REMOTE_ADDR="10.3.0.1")
+        other = api_client.get(CONTACTS_URL, REMOTE_ADDR="10.3.0.2")
+
+        assert (refused.status_code, other.status_code) == (429, 401)
+
+    @pytest.mark.urls("tests.error_urls")
+    def test_a_user_refused_by_the_role_check_gets_429_over_the_limit(
+        self, user_client
+    ):
+        statuses = [user_client.get("/test/admin-only").status_code for _ in range(3)]
+
+        assert statuses == [403, 403, 429]
+
+    def test_a_request_refused_after_the_throttle_is_counted_once(self, user_client):
+        statuses = [
+            user_client.post(
+                CONTACTS_URL, data="{not json", content_type="application/json"
+            ).status_code
+            for _ in range(2)
+        ]
+
+        assert statuses == [400, 400]
+
+    def test_disabled_rate_limiting_never_refuses_them(self, api_client, settings):
+        settings.RATELIMIT_ENABLE = False
+
+        statuses = {api_client.get(CONTACTS_URL).status_code for _ in range(4)}
+
+        assert statuses == {401}
+
+
 class TestExemptRoutes:
     @pytest.fixture(autouse=True)
     def _limit_of_one(self, settings):
@@ -287,6 +370,16 @@ class TestCacheOutage:
         assert response.status_code == 503
         assert response.json()["error"] == "Service Unavailable"
         assert int(response["Retry-After"]) > 0
+
+    def test_an_anonymous_caller_gets_503_when_the_default_fails_closed(
+        self, ratelimit_cache_down, api_client, settings
+    ):
+        settings.RATELIMIT_FAIL_OPEN = False
+
+        response = api_client.get(CONTACTS_URL)
+
+        assert response.status_code == 503
+        assert response.json()["error"] == "Service Unavailable"
 
     def test_login_fails_closed_even_when_the_default_fails_open(
         self, ratelimit_cache_down, api_client, user, settings

@@ -54,6 +54,36 @@ def test_bad_credentials_name_the_field(data, field):
     assert field in caught.value.message
 
 
+@pytest.mark.parametrize("password", ["tab\there", "new\nline", "\x01\x1f\x7f"])
+def test_a_password_may_hold_control_characters(password):
+    parsed = parse_credentials_payload({"username": "amina", "password": password})
+
+    assert parsed["password"] == password
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"username": "amina", "password": "pass\x00word"}, "password"),
+        ({"username": "am\tina", "password": "pw"}, "username"),
+        ({"username": "amina", "password": "pw\ud800"}, "password"),
+        ({"username": "am\udfffina", "password": "pw"}, "username"),
+    ],
+)
+def test_unusable_credentials_are_invalid_naming_the_field(data, field):
+    with pytest.raises(Invalid) as caught:
+        parse_credentials_payload(data)
+
+    assert list(caught.value.details) == [field]
+
+
+def test_a_refresh_token_holding_a_control_character_is_invalid():
+    with pytest.raises(Invalid) as caught:
+        parse_refresh_payload({"refresh": "abc\tdef"})
+
+    assert caught.value.field == "refresh"
+
+
 @pytest.mark.parametrize("data", [[], "text", None, 3])
 def test_a_body_that_is_not_an_object_is_invalid(data):
     with pytest.raises(Invalid):
