@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -17,13 +18,20 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def _grace_seconds() -> int:
+    raw = os.environ.get("SHUTDOWN_GRACE_SECONDS", "").strip()
+    return int(raw) if raw.isdigit() else 60
+
+
 def _commands(host: str, port: int, workers: int) -> list[list[str]]:
     gunicorn = [
         sys.executable, "-m", "gunicorn", "autom8_site.wsgi",
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--threads", "4",
-        "--graceful-timeout", "20",
+        # Longer than SHUTDOWN_GRACE_SECONDS, so a task started from the API
+        # may finish before the worker is killed.
+        "--graceful-timeout", str(_grace_seconds() + 5),
     ]
     commands = [gunicorn]
     if importlib.util.find_spec("tasks.management.commands.runscheduler"):
