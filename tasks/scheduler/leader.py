@@ -29,6 +29,12 @@ logger = logging.getLogger("autom8.scheduler")
 
 # pg_try_advisory_lock key: "AUTOM8" in ASCII, unique to this application.
 ADVISORY_LOCK_KEY = 0x4155544F4D38
+_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
 
 
 def scheduler_identity() -> str:
@@ -159,7 +165,7 @@ class AdvisoryLockLeadership(Leadership):
             self._conn.execute("SELECT 1")
             return True
         if self._conn is None:
-            self._conn = psycopg.connect(**_lock_connection_params())
+            self._conn = psycopg.connect(**_lock_connection_params(), autocommit=True)
         row = self._conn.execute(
             "SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY]
         ).fetchone()
@@ -203,26 +209,26 @@ class AdvisoryLockLeadership(Leadership):
         self._conn = None
 
 
-def _lock_connection_params() -> dict:
-    """psycopg keyword arguments for a dedicated, autocommit lock session."""
-    db = connection.settings_dict
-    params = {
-        "dbname": db["NAME"],
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-        "connect_timeout": db.get("OPTIONS", {}).get("connect_timeout", 5),
-        "application_name": "autom8-scheduler-leader",
-        "autocommit": True,
-        # Detect a dead peer in seconds, not hours: the lock lives as long
-        # as the server believes this session does.
-        "keepalives": 1,
-        "keepalives_idle": 5,
-        "keepalives_interval": 2,
-        "keepalives_count": 3,
-    }
-    return {key: value for key, value in params.items() if value is not None}
+def _lock_connection_params(database=None) -> dict:
+    """psycopg keyword arguments for the dedicated lock session.
+
+    Built by the Django backend itself (``get_connection_params``) from the
+    whole DATABASES entry, so every OPTIONS key (``sslmode``,
+    ``sslrootcert``, ``sslcert``, ``sslkey``, ``service``, ...) reaches the
+    lock session as it reaches every other connection. ``database`` is a
+    PostgreSQL ``DatabaseWrapper``; the default connection when omitted.
+    """
+    params = (database or connection).get_connection_params()
+    # Django's cursor class and adapters; the lock session runs plain SQL.
+    for name in ("cursor_factory", "context"):
+        params.pop(name, None)
+    params["application_name"] = "autom8-scheduler-leader"
+    params.setdefault("connect_timeout", 5)
+    # Detect a dead peer in seconds, not hours: the lock lives as long as
+    # the server believes this session does.
+    for name, value in _KEEPALIVES.items():
+        params.setdefault(name, value)
+    return params
 
 
 def leadership_for_database() -> Leadership:

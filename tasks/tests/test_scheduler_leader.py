@@ -4,12 +4,14 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.backends.postgresql.base import DatabaseWrapper
 from django.utils import timezone
 
 from tasks.models import SchedulerLease
 from tasks.scheduler.leader import (
     AdvisoryLockLeadership,
     LeaseLeadership,
+    _lock_connection_params,
     leadership_for_database,
 )
 from tasks.selectors import LEASE_NAME
@@ -162,6 +164,70 @@ class TestAdvisoryLockLeadership:
 
         assert first.try_lead() is False
         assert second.try_lead() is True
+
+
+class TestLockConnectionParams:
+    TLS = {
+        "sslmode": "verify-full",
+        "sslrootcert": "/etc/autom8/ca.pem",
+        "sslcert": "/etc/autom8/client.pem",
+        "sslkey": "/etc/autom8/client.key",
+    }
+
+    def _database(self, **options) -> DatabaseWrapper:
+        return DatabaseWrapper(
+            {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "autom8",
+                "USER": "autom8",
+                "PASSWORD": "secret",
+                "HOST": "db.example.com",
+                "PORT": "5433",
+                "OPTIONS": options,
+                "TIME_ZONE": None,
+                "CONN_MAX_AGE": 0,
+                "CONN_HEALTH_CHECKS": False,
+                "AUTOCOMMIT": True,
+                "ATOMIC_REQUESTS": False,
+                "TEST": {},
+            }
+        )
+
+    def test_tls_options_reach_the_lock_session(self):
+        params = _lock_connection_params(self._database(**self.TLS))
+
+        assert {name: params.get(name) for name in self.TLS} == self.TLS
+
+    def test_the_address_and_credentials_reach_the_lock_session(self):
+        params = _lock_connection_params(self._database())
+
+        assert (
+            params["dbname"],
+            params["user"],
+            params["password"],
+            params["host"],
+            params["port"],
+        ) == ("autom8", "autom8", "secret", "db.example.com", "5433")
+
+    def test_configured_timeouts_win_over_the_lock_defaults(self):
+        params = _lock_connection_params(
+            self._database(connect_timeout=2, keepalives_idle=30)
+        )
+
+        assert (params["connect_timeout"], params["keepalives_idle"]) == (2, 30)
+        assert params["keepalives_count"] == 3
+
+
+@pytest.mark.django_db
+def test_an_unmet_sslmode_keeps_the_lock_session_from_connecting(
+    advisory, monkeypatch
+):
+    options = {**connection.settings_dict["OPTIONS"], "sslmode": "require"}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)  # no TLS here
+    leadership = advisory("a:1")
+
+    assert leadership.try_lead() is False
+    assert leadership._conn is None
 
 
 def test_the_strategy_follows_the_database_vendor():
