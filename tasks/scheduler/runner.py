@@ -210,11 +210,7 @@ class SchedulerRunner:
             job = self._scheduler.get_job(task_id)
         except Exception:  # noqa: BLE001 - an unreadable pickle is simply replaced
             return None
-        if job is None:
-            return None
-        if str(job.trigger) != str(trigger) or str(job.trigger.timezone) != str(
-            trigger.timezone
-        ):
+        if job is None or _trigger_key(job.trigger) != _trigger_key(trigger):
             return None
         return job.next_run_time
 
@@ -254,6 +250,12 @@ class SchedulerRunner:
         self.leadership.release()
         logger.info("Scheduler %s stopped", self.leadership.identity)
         return RunOutcome(cut_off=not finished)
+
+
+def _trigger_key(trigger) -> tuple[str, ...]:
+    """What makes two triggers the same: their text and their zones."""
+    parts = getattr(trigger, "triggers", None) or [trigger]
+    return (str(trigger), *(str(getattr(part, "timezone", "")) for part in parts))
 
 
 def _log_unrun_fire(event) -> None:

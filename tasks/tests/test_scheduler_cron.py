@@ -105,3 +105,46 @@ class TestScheduleNextRun:
         assert schedule_next_run("* * * * * *", now=NOW) == datetime(
             2026, 1, 14, 10, 0, 1, tzinfo=UTC
         )
+
+
+class TestCrontabDayFields:
+    def test_weekday_range_zero_to_seven_is_every_day(self):
+        next_run = schedule_next_run("0 0 * * 0-7", now=NOW)
+
+        assert next_run == datetime(2026, 1, 15, 0, 0, tzinfo=UTC)
+
+    def test_restricted_day_of_month_or_weekday_fires_on_the_weekday(self):
+        next_run = schedule_next_run("0 0 1 * 1", now=NOW)
+
+        assert next_run == datetime(2026, 1, 19, 0, 0, tzinfo=UTC)  # a Monday
+
+    def test_restricted_day_of_month_or_weekday_fires_on_the_first(self):
+        after_last_monday = datetime(2026, 1, 26, 1, 0, tzinfo=UTC)
+
+        next_run = schedule_next_run("0 0 1 * 1", now=after_last_monday)
+
+        assert next_run == datetime(2026, 2, 1, 0, 0, tzinfo=UTC)  # a Sunday
+
+    def test_a_starred_day_of_month_with_a_step_still_ands_the_weekday(self):
+        new_year = datetime(2026, 1, 1, tzinfo=UTC)
+
+        next_run = schedule_next_run("0 0 */2 * 1", now=new_year)
+
+        assert next_run == datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # Monday the 5th
+
+
+class TestNonAsciiFields:
+    @pytest.mark.parametrize(
+        "schedule",
+        [
+            "\uff10 0 * * *",  # fullwidth zero
+            "0 0 * * \uff15",  # fullwidth five, day of week
+            "0 0 \u0661 * *",  # Arabic-Indic one
+            "0\u30000 * * *",  # ideographic space between fields
+        ],
+    )
+    def test_digits_or_spaces_of_other_scripts_are_invalid(self, schedule):
+        with pytest.raises(Invalid) as caught:
+            schedule_normalise(schedule)
+
+        assert "schedule" in caught.value.details
