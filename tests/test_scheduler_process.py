@@ -24,6 +24,8 @@ from django_apscheduler.models import DjangoJob
 from tasks import registry
 from tasks.models import SchedulerLease, Task, TaskLog
 from tasks.selectors import LEASE_NAME
+from tasks.services.fallback import fallback_record
+from tasks.tests.factories import TaskLogFactory
 from tests.servers import BASE_DIR, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -340,3 +342,58 @@ def test_a_run_cut_off_by_the_grace_is_interrupted_at_the_next_start(start_sched
         timeout=15,
         what="the cut-off run to be marked interrupted",
     )
+
+
+def test_sigterm_hands_leadership_over_while_the_run_finishes(start_scheduler):
+    # A lease outliving the run: only a release can hand over this fast.
+    long_lease = {"SCHEDULER_LEASE_SECONDS": "10", "SLOW_TASK_SECONDS": "6"}
+    _enable("slow")
+    leader = start_scheduler(**long_lease)
+    _wait_until_leading(leader)
+    follower = start_scheduler(**long_lease)
+    _wait_for(
+        lambda: TaskLog.objects.filter(task_type="slow", status="running").exists(),
+        timeout=20,
+        what="a slow run",
+    )
+    slow_run = TaskLog.objects.get(task_type="slow", status="running")
+
+    leader.proc.send_signal(signal.SIGTERM)
+    took = _wait_for(
+        lambda: _leader() == follower.owner, timeout=10, what="the follower to lead"
+    )
+    old_leader_still_finishing = leader.proc.poll() is None
+
+    assert took < 4
+    assert old_leader_still_finishing, leader.log_text()
+    assert leader.proc.wait(timeout=15) == 0, leader.log_text()
+    slow_run.refresh_from_db()
+    assert (slow_run.owner, slow_run.status) == (leader.owner, "completed")
+    assert not TaskLog.objects.filter(
+        task_type="slow", started_at__lt=slow_run.completed_at
+    ).exclude(pk=slow_run.pk).exists()
+
+
+def test_the_fallback_file_is_imported_when_the_scheduler_starts(
+    start_scheduler, tmp_path, settings
+):
+    settings.TASK_FALLBACK_LOG = tmp_path / "task_fallback.jsonl"
+    finished = timezone.now() - timedelta(minutes=1)
+    offline_run = TaskLogFactory.build(
+        task_type="tick",
+        task_name="Tick",
+        started_at=finished - timedelta(seconds=2),
+        completed_at=finished,
+    )
+    fallback_record(offline_run, event="finish")
+
+    scheduler = start_scheduler()
+
+    _wait_for(
+        lambda: TaskLog.objects.filter(run_id=offline_run.run_id).exists(),
+        timeout=15,
+        what="the run from the fallback file",
+    )
+    assert TaskLog.objects.get(run_id=offline_run.run_id).status == "completed"
+    assert settings.TASK_FALLBACK_LOG.read_text() == ""
+    assert scheduler.proc.poll() is None

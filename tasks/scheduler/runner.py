@@ -6,6 +6,23 @@ the leader renews it every heartbeat, runs an APScheduler
 ``Task`` table every two seconds, so a switch or schedule changed through
 the API or the admin reaches the running scheduler within seconds. All
 processes replay the fallback log and reconcile dead runs every heartbeat.
+
+A ``BlockingScheduler`` would own the main thread and could only be
+started or shut down as a whole, while this loop has to run whether or
+not the process leads: followers poll for leadership, a leader that loses
+it must stop firing at once and start again on re-election, and the Task
+table is re-read between fires. So the loop keeps the main thread and
+starts a ``BackgroundScheduler`` only while leading.
+
+Whenever a process becomes leader (at start or after an outage), it first
+imports the fallback file and reconciles dead runs, then resumes the jobs:
+a run recorded while the database was down is in TaskLog before the first
+(coalesced) fire, so that fire sees it instead of running the task twice.
+
+On SIGTERM the leader stops taking fires and gives up leadership at once,
+then waits for its run in flight; a follower leads meanwhile, and the
+one-running-run-per-task constraint keeps it from running that task again
+until the old run has finished.
 """
 
 from __future__ import annotations
@@ -72,40 +89,51 @@ class SchedulerRunner:
         """Loop until asked to stop; then let a running task finish and step down."""
         logger.info("Scheduler %s starting", self.leadership.identity)
         self._guarded("task seeding", task_seed)
-        self._maintain()
         heartbeat = settings.SCHEDULER_HEARTBEAT_SECONDS
         next_beat = next_sync = next_maintenance = 0.0
         while not self._stop.is_set():
             clock = time.monotonic()
             db.close_old_connections()
             if not self.leadership.leading or clock >= next_beat:
-                self._elect()
+                if self._elect():
+                    next_maintenance = clock + heartbeat
                 next_beat = clock + heartbeat
             if self._scheduler is not None and clock >= next_sync:
                 self._guarded("job sync", self._sync)
                 next_sync = clock + SYNC_SECONDS
             if clock >= next_maintenance:
-                if next_maintenance:
-                    self._maintain()
+                self._maintain()
                 next_maintenance = clock + heartbeat
             self._stop.wait(min(POLL_SECONDS, heartbeat))
         return self._shutdown()
 
-    def _elect(self) -> None:
-        """Claim or renew leadership; start or stop the jobs to match."""
+    def _elect(self) -> bool:
+        """Claim or renew leadership; start or stop the jobs to match.
+
+        Returns True when the jobs were (re)started, which includes a
+        fresh replay of the fallback file and a reconciliation.
+        """
         leading = self.leadership.try_lead()
         if leading and self._scheduler is None:
             logger.info("Scheduler %s is now the leader", self.leadership.identity)
             self._guarded("scheduler start", self._start_jobs)
-        elif not leading and self._scheduler is not None:
+            return True
+        if not leading and self._scheduler is not None:
             logger.warning(
                 "Scheduler %s lost leadership; stopping its jobs",
                 self.leadership.identity,
             )
             self._stop_jobs()
+        return False
 
     def _start_jobs(self) -> None:
-        """Start APScheduler paused, replace every stored job, then resume."""
+        """Catch up on runs, start APScheduler paused, replace every job, resume.
+
+        The fallback file is imported and dead runs are reconciled before
+        any fire: a due (or coalesced missed) fire must find the runs that
+        happened while the database was down.
+        """
+        self._maintain()
         scheduler = BackgroundScheduler(
             timezone=schedule_timezone(),
             jobstores={"default": DjangoJobStore()},
@@ -234,10 +262,16 @@ class SchedulerRunner:
             logger.exception("Scheduler %s failed", what)
 
     def _shutdown(self) -> RunOutcome:
-        """Take no new fires, give a running task the grace, release leadership."""
+        """Take no new fires, hand over leadership, give a running task the grace.
+
+        Leadership is released before the wait so a follower takes over
+        within a poll; the run in flight keeps its TaskLog row ``running``
+        (heartbeat and all), which stops the new leader from starting the
+        same task until it has finished.
+        """
         logger.info("Scheduler %s stopping", self.leadership.identity)
-        if self._scheduler is not None:
-            self._guarded("pause", self._scheduler.pause)
+        self._stop_jobs()
+        self.leadership.release()
         finished = in_flight.wait_idle(timeout=settings.SHUTDOWN_GRACE_SECONDS)
         if not finished:
             logger.warning(
@@ -246,8 +280,6 @@ class SchedulerRunner:
                 settings.SHUTDOWN_GRACE_SECONDS,
                 in_flight.count,
             )
-        self._stop_jobs()
-        self.leadership.release()
         logger.info("Scheduler %s stopped", self.leadership.identity)
         return RunOutcome(cut_off=not finished)
 

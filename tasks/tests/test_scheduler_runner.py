@@ -1,21 +1,26 @@
 """The leader's job store follows the Task table: at start and on every sync."""
 
 import logging
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
 from django.utils import timezone
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob
 
-from tasks.models import SchedulerLease, Task
+from tasks.models import SchedulerLease, Task, TaskLog
 from tasks.scheduler.cron import schedule_trigger
-from tasks.scheduler.jobs import run_scheduled_fire
+from tasks.scheduler.jobs import in_flight, run_scheduled_fire
 from tasks.scheduler.leader import LeaseLeadership
 from tasks.scheduler.runner import SchedulerRunner
 from tasks.selectors import LEASE_NAME
-from tasks.tests.factories import TaskFactory
+from tasks.services.fallback import fallback_record
+from tasks.services.zombies import current_owner
+from tasks.tests.factories import TaskFactory, TaskLogFactory
 from tasks.tests.support import database_down
 
 YEARLY = "0 0 1 1 *"
@@ -45,21 +50,43 @@ def runner():
 
 
 def _store_job(task_id: str, schedule: str, *, next_run_time) -> None:
-    """Put a job in the store as an earlier leader would have left it."""
-    scheduler = BackgroundScheduler(jobstores={"default": DjangoJobStore()})
-    scheduler.start(paused=True)
-    scheduler.add_job(
-        run_scheduled_fire,
-        trigger=schedule_trigger(schedule),
-        args=[task_id],
+    """Put a job in the store as an earlier leader would have left it.
+
+    Written to the store directly: a started scheduler, even paused, could
+    process a job due in the past while it shuts down and move it on.
+    """
+    store = DjangoJobStore()
+    job = Job(
+        BackgroundScheduler(),
         id=task_id,
+        func=run_scheduled_fire,
+        trigger=schedule_trigger(schedule),
+        executor="default",
+        args=[task_id],
+        kwargs={},
+        name=task_id,
+        misfire_grace_time=300,
+        coalesce=True,
+        max_instances=1,
         next_run_time=next_run_time,
     )
-    scheduler.shutdown(wait=False)
+    store.add_job(job)
 
 
 def _job(runner: SchedulerRunner, task_id: str):
     return runner._scheduler.get_job(task_id)
+
+
+def _wait_for_fire_outcome(caplog, task_id: str) -> str:
+    """The log line saying how the first scheduled fire of ``task_id`` ended."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for record in caplog.records:
+            message = record.getMessage()
+            if message.startswith(f"Scheduled fire of {task_id} at "):
+                return message
+        time.sleep(0.05)
+    raise AssertionError(f"no scheduled fire of {task_id} within 5 s")
 
 
 class TestJobsAtStart:
@@ -91,6 +118,18 @@ class TestJobsAtStart:
     def test_an_unchanged_schedule_keeps_the_stored_next_run(self, demo, runner):
         pending = timezone.now().replace(microsecond=0) + timedelta(days=3)
         _store_job("demo", YEARLY, next_run_time=pending)
+
+        runner._start_jobs()
+
+        assert _job(runner, "demo").next_run_time == pending
+
+    def test_an_unchanged_either_day_schedule_keeps_the_stored_next_run(
+        self, demo, runner
+    ):
+        either_day = "0 0 1 * 1"
+        Task.objects.filter(pk="demo").update(schedule=either_day)
+        pending = timezone.now().replace(microsecond=0) + timedelta(days=3)
+        _store_job("demo", either_day, next_run_time=pending)
 
         runner._start_jobs()
 
@@ -182,3 +221,92 @@ class TestLeadershipAndOutages:
         runner._elect()
 
         assert runner._scheduler is None
+
+
+class TestCatchingUpBeforeTheFirstFire:
+    """Runs recorded while the database was down are imported before any fire."""
+
+    @pytest.fixture
+    def counted(self, make_task, runner):
+        """A registered yearly task ``counted`` whose executions are listed."""
+        for task_id in ("backup", "cleanup", "report"):
+            TaskFactory(id=task_id, is_enabled=False)
+        calls: list[str] = []
+        make_task(lambda: calls.append("ran") or {}, task_id="counted")
+        TaskFactory(id="counted", schedule=YEARLY)
+        return calls
+
+    def test_a_run_still_going_keeps_the_missed_fire_from_running_beside_it(
+        self, counted, runner, caplog
+    ):
+        started = timezone.now()  # later than this process began: its own run
+        fallback_record(
+            TaskLogFactory.build(
+                task_type="counted",
+                status="running",
+                owner=current_owner(),
+                started_at=started,
+                heartbeat_at=started,
+            ),
+            event="start",
+        )
+        missed = timezone.now() - timedelta(seconds=5)
+        _store_job("counted", YEARLY, next_run_time=missed)
+
+        with caplog.at_level(logging.INFO, logger="autom8.scheduler"):
+            runner._elect()
+            outcome = _wait_for_fire_outcome(caplog, "counted")
+
+        assert "skipped: Task 'counted' is already running" in outcome
+        assert counted == []
+
+    def test_a_fire_that_ran_while_the_database_was_down_does_not_run_again(
+        self, counted, runner, caplog
+    ):
+        fire = timezone.now().replace(microsecond=0) - timedelta(seconds=5)
+        fallback_record(
+            TaskLogFactory.build(
+                task_type="counted",
+                trigger="schedule",
+                scheduled_for=fire,
+                started_at=fire,
+                completed_at=fire + timedelta(seconds=1),
+            ),
+            event="finish",
+        )
+        _store_job("counted", YEARLY, next_run_time=fire)
+
+        with caplog.at_level(logging.INFO, logger="autom8.scheduler"):
+            runner._elect()
+            outcome = _wait_for_fire_outcome(caplog, "counted")
+
+        assert "already ran for the fire" in outcome
+        assert counted == []
+        assert TaskLog.objects.filter(task_type="counted").count() == 1
+
+
+class TestStopping:
+    def test_leadership_is_handed_over_before_waiting_for_a_run(
+        self, demo, runner, settings
+    ):
+        settings.SHUTDOWN_GRACE_SECONDS = 10
+        runner._elect()
+        finished = threading.Event()
+
+        with in_flight:
+            stopper = threading.Thread(
+                target=lambda: runner._shutdown() and finished.set()
+            )
+            stopper.start()
+            deadline = time.monotonic() + 5
+            while SchedulerLease.objects.get(name=LEASE_NAME).owner and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.05)
+            owner_while_running = SchedulerLease.objects.get(name=LEASE_NAME).owner
+            still_waiting = stopper.is_alive()
+        stopper.join(timeout=5)
+
+        assert owner_while_running == ""
+        assert still_waiting
+        assert finished.is_set()
