@@ -122,6 +122,9 @@ class TestTaskDetail:
     def test_trailing_slash_is_not_a_route(self, user_client, demo):
         assert user_client.get("/api/v1/tasks/demo/").status_code == 404
 
+    def test_anonymous_caller_is_unauthorized(self, api_client, demo):
+        _assert_error(api_client.get("/api/v1/tasks/demo"), 401)
+
 
 @pytest.mark.django_db(transaction=True)
 class TestTaskRun:
@@ -214,6 +217,14 @@ class TestTaskToggle:
             404,
         )
 
+    def test_anonymous_caller_may_not_toggle(self, api_client, demo):
+        response = api_client.put(
+            "/api/v1/tasks/demo/toggle", {"enabled": False}, format="json"
+        )
+
+        _assert_error(response, 401)
+        assert not Task.objects.filter(pk="demo", is_enabled=False).exists()
+
 
 @pytest.mark.django_db
 class TestTaskSchedule:
@@ -247,6 +258,14 @@ class TestTaskSchedule:
         )
 
         _assert_error(response, 403)
+
+    def test_anonymous_caller_may_not_reschedule(self, api_client, demo):
+        response = api_client.put(
+            "/api/v1/tasks/demo/schedule", {"schedule": "*/5 * * * *"}, format="json"
+        )
+
+        _assert_error(response, 401)
+        assert not Task.objects.filter(pk="demo", schedule="*/5 * * * *").exists()
 
     def test_unknown_task_is_not_found(self, admin_client):
         response = admin_client.put(
@@ -317,6 +336,14 @@ class TestSchedulerJobActions:
     @pytest.mark.parametrize("action", ["run", "pause", "resume"])
     def test_user_may_not_control_jobs(self, user_client, demo, action):
         _assert_error(user_client.post(f"/api/v1/scheduler/jobs/demo/{action}"), 403)
+
+    @pytest.mark.parametrize("action", ["run", "pause", "resume"])
+    def test_anonymous_caller_may_not_control_jobs(self, api_client, demo, action):
+        response = api_client.post(f"/api/v1/scheduler/jobs/demo/{action}")
+
+        _assert_error(response, 401)
+        assert not Task.objects.filter(pk="demo").exists()
+        assert not TaskLog.objects.exists()
 
     @pytest.mark.parametrize("action", ["run", "pause", "resume"])
     def test_unknown_job_is_not_found(self, admin_client, action):
@@ -418,6 +445,9 @@ class TestDeprecatedTaskLogList:
 
     def test_old_name_still_validates_its_query(self, user_client):
         _assert_error(user_client.get("/api/v1/tasklogs?limit=0"), 400)
+
+    def test_anonymous_caller_is_unauthorized(self, api_client):
+        _assert_error(api_client.get("/api/v1/tasklogs"), 401)
 
 
 @pytest.mark.django_db
