@@ -1,17 +1,33 @@
-"""Admin: tasks are edited (switch, schedule) and run; task logs are read-only."""
+"""Admin: tasks are edited (switch, schedule) and run; task logs are read-only.
+
+Listing tasks writes nothing. Task rows come from ``runscheduler`` (it
+seeds the registered tasks at start), from the API's toggle and schedule
+(a missing row is created from the registry defaults) and from the task
+list's "Add registered tasks" button, a POST shown while registered tasks
+have no row. A data migration was not used: it would run once, so tasks
+registered later would still lack rows, and it would tie a migration to
+the live registry.
+"""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.urls import URLPattern, path, reverse
 
 from contract.errors import Autom8Error, Invalid
 from tasks.models import Task, TaskLog
 from tasks.scheduler.cron import schedule_normalise
 from tasks.services.catalog import task_seed, task_update
+from tasks.selectors import task_unseeded_list
 from tasks.services.execution import task_start_background
 
 
@@ -48,11 +64,36 @@ class TaskAdmin(admin.ModelAdmin):
     ) -> bool:
         return False
 
+    def get_urls(self) -> list[URLPattern]:
+        seed = path(
+            "seed/",
+            self.admin_site.admin_view(self.seed_view),
+            name="tasks_task_seed",
+        )
+        return [seed, *super().get_urls()]
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        task_seed()  # a fresh database lists the registered tasks too
-        return super().changelist_view(request, extra_context)
+        """The task list, offering to add registered tasks that have no row."""
+        unseeded = [definition.name for definition in task_unseeded_list()]
+        context = {"unseeded_tasks": unseeded, **(extra_context or {})}
+        return super().changelist_view(request, context)
+
+    def seed_view(self, request: HttpRequest) -> HttpResponse:
+        """POST only: create the rows of registered tasks, back to the list."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        missing = task_unseeded_list()
+        task_seed()
+        self.message_user(
+            request,
+            f"{len(missing)} registered task(s) added",
+            level=messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:tasks_task_changelist"))
 
     def save_model(
         self, request: HttpRequest, obj: Task, form: TaskAdminForm, change: bool

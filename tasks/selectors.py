@@ -77,6 +77,17 @@ def task_get(*, task_id: str, now: datetime | None = None) -> TaskOverview | Non
     return _overviews([definition], now=now or timezone.now())[0]
 
 
+def task_unseeded_list() -> list[registry.TaskDefinition]:
+    """Registered tasks that have no Task row yet, in registry order."""
+    definitions = registry.all_definitions()
+    seeded = set(
+        Task.objects.filter(pk__in=[d.id for d in definitions]).values_list(
+            "pk", flat=True
+        )
+    )
+    return [definition for definition in definitions if definition.id not in seeded]
+
+
 def task_log_list(
     *, task_type: str | None = None, status: str | None = None, limit: int = 50
 ) -> list[TaskLog]:

@@ -13,6 +13,7 @@ from tasks.selectors import (
     task_list,
     task_log_list,
     task_log_stats,
+    task_unseeded_list,
 )
 from tasks.tests.factories import TaskFactory, TaskLogFactory
 
@@ -131,3 +132,22 @@ class TestSchedulerState:
         state = scheduler_state(now=now + timedelta(seconds=11))
 
         assert (state.health, state.leader) == ("stale", None)
+
+
+@pytest.mark.django_db
+class TestTaskUnseededList:
+    def test_registered_tasks_without_a_row_are_listed(self):
+        TaskFactory(id="backup")
+
+        ids = [definition.id for definition in task_unseeded_list()]
+
+        assert "backup" not in ids
+        assert {"cleanup", "report"} <= set(ids)
+
+    def test_rows_of_unregistered_tasks_do_not_count(self):
+        TaskFactory(id="retired")
+
+        ids = [definition.id for definition in task_unseeded_list()]
+
+        assert "retired" not in ids
+        assert "backup" in ids
