@@ -164,7 +164,11 @@ def _as_envelope(response: HttpResponseBase) -> HttpResponseBase:
         if name.lower() not in _BODY_HEADERS:
             replacement[name] = value
     replacement.cookies = response.cookies
-    response.close()
+    if response.streaming:
+        # Only a streamed body holds a resource (an open file). close() also
+        # sends request_finished, which would close the database connection
+        # in the middle of the request, so in-memory bodies are left alone.
+        response.close()
     return replacement
 
 
