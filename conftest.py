@@ -24,3 +24,37 @@ def _static_files_collected() -> None:
     found = {path for finder in get_finders() for path, _storage in finder.list(IGNORED)}
     if not found <= recorded:
         call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Each test leaves empty caches (rate-limit counters included)."""
+    yield
+    from django.core.cache import caches
+
+    for alias in ("default", "ratelimit"):
+        try:
+            caches[alias].clear()
+        except Exception:  # noqa: BLE001 - the db cache table may be gone already
+            pass
+
+
+@pytest.fixture
+def user(db):
+    """An ordinary user (role ``user``)."""
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def admin(db):
+    """A staff user (role ``admin``)."""
+    from tests.factories import AdminFactory
+
+    return AdminFactory()

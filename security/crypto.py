@@ -60,13 +60,7 @@ def decrypt(token: str) -> str:
 
     Raises UnreadableCiphertext when no configured key opens it.
     """
-    multi, _ = _fernets(_configured_keys())
-    try:
-        return multi.decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise UnreadableCiphertext(
-            "No key of FIELD_ENCRYPTION_KEYS decrypts this value"
-        ) from exc
+    return _with_any_key("decrypt", token)
 
 
 def is_current(token: str) -> bool:
@@ -88,9 +82,13 @@ def reencrypt(token: str) -> str:
 
     Raises UnreadableCiphertext when no configured key opens ``token``.
     """
+    return _with_any_key("rotate", token)
+
+
+def _with_any_key(operation: str, token: str) -> str:
     multi, _ = _fernets(_configured_keys())
     try:
-        return multi.rotate(token.encode()).decode()
+        return getattr(multi, operation)(token.encode()).decode()
     except InvalidToken as exc:
         raise UnreadableCiphertext(
             "No key of FIELD_ENCRYPTION_KEYS decrypts this value"
