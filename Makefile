@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := autom8_site.settings
 
-.PHONY: run test bootstrap migrate static clean bench
+.PHONY: run test lint format bootstrap migrate static clean bench
 
 run: bootstrap
 	@echo "Autom8 on http://$(HOST):$(PORT)/  (admin: /admin/, docs: /api/v1/docs/)  Ctrl-C stops"
@@ -19,6 +19,14 @@ run: bootstrap
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bootstrap: $(STAMP)
 	@$(BIN)/python manage.py migrate --noinput -v0

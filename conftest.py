@@ -1,5 +1,6 @@
 """Suite-wide set-up shared by the app tests and the top-level tests."""
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -20,8 +21,12 @@ def _static_files_collected() -> None:
     from django.core.management import call_command
 
     manifest = Path(settings.STATIC_ROOT, "staticfiles.json")
-    recorded = set(json.loads(manifest.read_text())["paths"]) if manifest.exists() else set()
-    found = {path for finder in get_finders() for path, _storage in finder.list(IGNORED)}
+    recorded = (
+        set(json.loads(manifest.read_text())["paths"]) if manifest.exists() else set()
+    )
+    found = {
+        path for finder in get_finders() for path, _storage in finder.list(IGNORED)
+    }
     if not found <= recorded:
         call_command("collectstatic", "--noinput", verbosity=0)
 
@@ -38,10 +43,9 @@ def _fresh_caches():
     from django.core.cache import caches
 
     for alias in ("default", "ratelimit"):
-        try:
+        # The database cache table may be gone already.
+        with contextlib.suppress(Exception):
             caches[alias].clear()
-        except Exception:  # noqa: BLE001 - the db cache table may be gone already
-            pass
 
 
 @pytest.fixture

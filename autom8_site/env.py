@@ -127,7 +127,11 @@ SECRET_SPECS: dict[str, tuple[Callable[[], str], Callable[[str, str], None]]] = 
 def load_secrets(*, production: bool, var_dir: Path) -> dict[str, str]:
     """Every secret, validated: from the environment, else (development only)
     from ``var/secrets.json``, generated there once with mode 0600."""
-    values = {name: os.environ[name].strip() for name in SECRET_SPECS if os.environ.get(name, "").strip()}
+    values = {
+        name: os.environ[name].strip()
+        for name in SECRET_SPECS
+        if os.environ.get(name, "").strip()
+    }
     missing = [name for name in SECRET_SPECS if name not in values]
     if missing and production:
         raise ImproperlyConfigured(

@@ -52,7 +52,9 @@ def database_check(*, alias: str = "default") -> str:
         row = _select_one(connections[alias])
     except DatabaseError as exc:
         # No traceback: a probe polls every few seconds during an outage.
-        logger.warning("Health check: database %r is unreachable: %s", alias, _reason(exc))
+        logger.warning(
+            "Health check: database %r is unreachable: %s", alias, _reason(exc)
+        )
         return DOWN
     return OK if row == (1,) else DOWN
 

@@ -25,13 +25,20 @@ def _grace_seconds() -> int:
 
 def _commands(host: str, port: int, workers: int) -> list[list[str]]:
     gunicorn = [
-        sys.executable, "-m", "gunicorn", "autom8_site.wsgi",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--threads", "4",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "autom8_site.wsgi",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
         # Longer than SHUTDOWN_GRACE_SECONDS, so a task started from the API
         # may finish before the worker is killed.
-        "--graceful-timeout", str(_grace_seconds() + 5),
+        "--graceful-timeout",
+        str(_grace_seconds() + 5),
     ]
     commands = [gunicorn]
     if importlib.util.find_spec("tasks.management.commands.runscheduler"):
@@ -47,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
 
-    procs = [subprocess.Popen(cmd, cwd=BASE_DIR) for cmd in _commands(args.host, args.port, args.workers)]
+    procs = [
+        subprocess.Popen(cmd, cwd=BASE_DIR)
+        for cmd in _commands(args.host, args.port, args.workers)
+    ]
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:

@@ -14,7 +14,9 @@ from functools import cache
 
 from contract.snapshot import ROUTES, SNAPSHOT_PATH, openapi_schema, route_key
 
-_ROUTES_BY_KEY = {route_key(*route.split(" ", 1)): spec for route, spec in ROUTES.items()}
+_ROUTES_BY_KEY = {
+    route_key(*route.split(" ", 1)): spec for route, spec in ROUTES.items()
+}
 _SUCCESS_CODES = {"200", "201", "204"}
 _JSON = "application/json"
 
@@ -34,11 +36,15 @@ def attach_contract_shapes(result: dict, generator, request, public: bool) -> di
             if spec is not None:
                 _document_success(responses, *spec, shapes=shapes)
             if "error" in shapes:
-                responses.setdefault("default", _body("Error", openapi_schema(shapes["error"])))
+                responses.setdefault(
+                    "default", _body("Error", openapi_schema(shapes["error"]))
+                )
     return result
 
 
-def _document_success(responses: dict, status: int, shape: str | None, *, shapes: dict) -> None:
+def _document_success(
+    responses: dict, status: int, shape: str | None, *, shapes: dict
+) -> None:
     if shape is None:
         success = {"description": "No response body"}
     elif shape in shapes:

@@ -33,16 +33,21 @@ SECRET_KEY = _SECRETS["SECRET_KEY"]
 JWT_SIGNING_KEY = _SECRETS["JWT_SIGNING_KEY"]
 RESPONSE_SIGNING_KEY = _SECRETS["RESPONSE_SIGNING_KEY"]
 BLIND_INDEX_KEY = _SECRETS["BLIND_INDEX_KEY"]
-FIELD_ENCRYPTION_KEYS = [k.strip() for k in _SECRETS["FIELD_ENCRYPTION_KEYS"].split(",") if k.strip()]
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in _SECRETS["FIELD_ENCRYPTION_KEYS"].split(",") if k.strip()
+]
 
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"]
+    "ALLOWED_HOSTS",
+    [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "[::1]", "testserver"],
 )
 if IS_PRODUCTION and not ALLOWED_HOSTS:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("ALLOWED_HOSTS is not set: production needs it in the environment")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set: production needs it in the environment"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -110,11 +115,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024
+)
 
 # --- database ------------------------------------------------------------------
 
@@ -182,7 +191,9 @@ DJANGO_REDIS_LOGGER = "autom8.cache"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -201,7 +212,9 @@ CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = SECURE_HTTPS
 CSRF_COOKIE_SECURE = SECURE_HTTPS
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_HTTPS)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SECURE_HTTPS else 0, minimum=0)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 31536000 if SECURE_HTTPS else 0, minimum=0
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 if TRUSTED_PROXIES:
@@ -295,7 +308,9 @@ APSCHEDULER_DATETIME_FORMAT = "Y-m-d H:i:s"
 APSCHEDULER_RUN_NOW_TIMEOUT = 25
 SCHEDULER_HEARTBEAT_SECONDS = env_int("SCHEDULER_HEARTBEAT_SECONDS", 5, minimum=1)
 SCHEDULER_LEASE_SECONDS = env_int("SCHEDULER_LEASE_SECONDS", 10, minimum=2)
-SCHEDULER_MISFIRE_GRACE_SECONDS = env_int("SCHEDULER_MISFIRE_GRACE_SECONDS", 300, minimum=1)
+SCHEDULER_MISFIRE_GRACE_SECONDS = env_int(
+    "SCHEDULER_MISFIRE_GRACE_SECONDS", 300, minimum=1
+)
 # A leading seconds field in task schedules (6-field cron), for tests and demos.
 SCHEDULER_ALLOW_SECONDS = env_bool("SCHEDULER_ALLOW_SECONDS", False)
 SHUTDOWN_GRACE_SECONDS = env_int("SHUTDOWN_GRACE_SECONDS", 60, minimum=0)
@@ -303,12 +318,16 @@ BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)
 REPORT_DIR = Path(env_str("REPORT_DIR", str(VAR_DIR / "reports")))
 TASK_LOG_RETENTION_DAYS = env_int("TASK_LOG_RETENTION_DAYS", 30, minimum=1)
-TASK_FALLBACK_LOG = Path(env_str("TASK_FALLBACK_LOG", str(VAR_DIR / "task_fallback.jsonl")))
+TASK_FALLBACK_LOG = Path(
+    env_str("TASK_FALLBACK_LOG", str(VAR_DIR / "task_fallback.jsonl"))
+)
 TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 30, minimum=1)
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 300, minimum=2)
 ALERT_EMAILS = env_list("ALERT_EMAILS", [])
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
@@ -319,7 +338,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- logging -------------------------------------------------------------------
 
-LOG_LEVEL = env_choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL", ("debug", "info", "warning", "error"), "info"
+).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -343,8 +364,20 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # 4xx answers are expected traffic, not warnings.
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "apscheduler": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.request": {
+            "handlers": ["console"],
+            "level": "ERROR",
+            "propagate": False,
+        },
+        "django.server": {
+            "handlers": ["console"],
+            "level": "WARNING",
+            "propagate": False,
+        },
+        "apscheduler": {
+            "handlers": ["console"],
+            "level": "WARNING",
+            "propagate": False,
+        },
     },
 }

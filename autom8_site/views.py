@@ -25,7 +25,6 @@ from autom8_site.health import UNHEALTHY, system_health
 from contract.discovery import deprecation_notice, health_body, info_body, root_body
 from security.deprecation import deprecated_routes
 
-
 # Response bodies are documented from contract/snapshot.json by the
 # autom8_site.openapi hook.
 _OBJECT = {200: OpenApiTypes.OBJECT}
@@ -43,7 +42,9 @@ class PublicView(APIView):
 class RootView(PublicView):
     """Service name, version and a map of the main routes."""
 
-    @extend_schema(operation_id="root", summary="Service entry point", responses=_OBJECT)
+    @extend_schema(
+        operation_id="root", summary="Service entry point", responses=_OBJECT
+    )
     def get(self, request: Request) -> Response:
         return Response(root_body(version=settings.AUTOM8_VERSION))
 
@@ -81,7 +82,9 @@ class InfoView(PublicView):
     """Version, security posture and notices of deprecated routes."""
 
     @extend_schema(
-        operation_id="info", summary="API version, security posture, notices", responses=_OBJECT
+        operation_id="info",
+        summary="API version, security posture, notices",
+        responses=_OBJECT,
     )
     def get(self, request: Request) -> Response:
         notices = [

@@ -26,7 +26,7 @@ import psutil
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-PASSWORD = "bench-password-0123"
+PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway bench user
 
 
 def _seed(contacts: int) -> None:
@@ -52,9 +52,16 @@ def _seed(contacts: int) -> None:
 def _start(port: int, workers: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "autom8_site.wsgi",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--threads", "4",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "autom8_site.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
         ],
         cwd=BASE_DIR,
         stdout=subprocess.DEVNULL,
@@ -126,7 +133,8 @@ def main() -> int:
     base = f"http://127.0.0.1:{args.port}"
     try:
         token = httpx.post(
-            f"{base}/api/v1/auth/token", json={"username": "bench", "password": PASSWORD}
+            f"{base}/api/v1/auth/token",
+            json={"username": "bench", "password": PASSWORD},
         ).json()["access"]
         headers = {"Authorization": f"Bearer {token}"}
         clients: dict[int, httpx.Client] = {}
@@ -136,30 +144,57 @@ def main() -> int:
 
             ident = threading.get_ident()
             if ident not in clients:
-                clients[ident] = httpx.Client(base_url=base, headers=headers, timeout=30)
+                clients[ident] = httpx.Client(
+                    base_url=base, headers=headers, timeout=30
+                )
             return clients[ident]
 
         scenarios = [
             ("GET /api/v1/health", lambda c, i: c.get("/api/v1/health")),
-            ("GET /api/v1/contacts?limit=100", lambda c, i: c.get("/api/v1/contacts?limit=100")),
-            ("GET /api/v1/contacts/{id}", lambda c, i: c.get(f"/api/v1/contacts/{i % args.contacts + 1}")),
-            ("GET /api/v1/contacts?phone=...", lambda c, i: c.get("/api/v1/contacts", params={"phone": f"+2547{i % args.contacts:08d}"})),
-            ("POST /api/v1/contacts", lambda c, i: c.post("/api/v1/contacts", json={"name": f"New {i}", "phone": f"+2541{i:08d}"})),
+            (
+                "GET /api/v1/contacts?limit=100",
+                lambda c, i: c.get("/api/v1/contacts?limit=100"),
+            ),
+            (
+                "GET /api/v1/contacts/{id}",
+                lambda c, i: c.get(f"/api/v1/contacts/{i % args.contacts + 1}"),
+            ),
+            (
+                "GET /api/v1/contacts?phone=...",
+                lambda c, i: c.get(
+                    "/api/v1/contacts",
+                    params={"phone": f"+2547{i % args.contacts:08d}"},
+                ),
+            ),
+            (
+                "POST /api/v1/contacts",
+                lambda c, i: c.post(
+                    "/api/v1/contacts",
+                    json={"name": f"New {i}", "phone": f"+2541{i:08d}"},
+                ),
+            ),
         ]
-        rows = [_scenario(client_factory, n, r, args.requests, args.concurrency) for n, r in scenarios]
+        rows = [
+            _scenario(client_factory, n, r, args.requests, args.concurrency)
+            for n, r in scenarios
+        ]
         rss = _rss_mb(proc)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
     db = os.environ.get("DATABASE_URL", "sqlite (embedded)").split("@")[-1]
-    print(f"\n{args.workers} gunicorn workers x 4 threads, {args.concurrency} client threads, "
-          f"{args.contacts} contacts, database: {db}\n")
+    print(
+        f"\n{args.workers} gunicorn workers x 4 threads, {args.concurrency} client threads, "
+        f"{args.contacts} contacts, database: {db}\n"
+    )
     print("| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['scenario']} | {r['requests']} | {r['errors']} | {r['req_per_s']:.0f} | "
-              f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} |")
+        print(
+            f"| {r['scenario']} | {r['requests']} | {r['errors']} | {r['req_per_s']:.0f} | "
+            f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} |"
+        )
     print(f"\nServer resident memory after the run (master + workers): {rss:.0f} MB")
     return 1 if any(r["errors"] for r in rows) else 0
 

@@ -33,7 +33,9 @@ def error_body(
     """The §1 error envelope; ``details`` only when there are field errors."""
     body = {"error": status_phrase(status), "message": message}
     if details:
-        body["details"] = {field: [str(m) for m in msgs] for field, msgs in details.items()}
+        body["details"] = {
+            field: [str(m) for m in msgs] for field, msgs in details.items()
+        }
     return body
 
 

@@ -84,9 +84,14 @@ def shape_of(value: object, *, maps: Iterable[str] = (), at: str = "") -> object
     if isinstance(value, Mapping):
         if at in maps:
             values = [shape_of(v, maps=maps, at=f"{at}.*") for v in value.values()]
-            return {MAP_KEY: _merge_all(values, at=f"{at}.*")} if values else {MAP_KEY: None}
+            return (
+                {MAP_KEY: _merge_all(values, at=f"{at}.*")}
+                if values
+                else {MAP_KEY: None}
+            )
         return {
-            str(k): shape_of(v, maps=maps, at=f"{at}.{k}".lstrip(".")) for k, v in value.items()
+            str(k): shape_of(v, maps=maps, at=f"{at}.{k}".lstrip("."))
+            for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         items = [shape_of(v, maps=maps, at=f"{at}[]") for v in value]
@@ -103,7 +108,9 @@ def merge_shapes(a: object, b: object, *, at: str = "") -> object:
     if isinstance(a, dict) and isinstance(b, dict):
         if set(a) != set(b):
             missing = sorted(set(a) ^ set(b))
-            raise ShapeMismatch(f"{at or 'body'}: keys {missing} present in only one sample")
+            raise ShapeMismatch(
+                f"{at or 'body'}: keys {missing} present in only one sample"
+            )
         return {k: merge_shapes(a[k], b[k], at=f"{at}.{k}".lstrip(".")) for k in a}
     if isinstance(a, list) and isinstance(b, list):
         if not a or not b:
@@ -111,7 +118,9 @@ def merge_shapes(a: object, b: object, *, at: str = "") -> object:
         return [merge_shapes(a[0], b[0], at=f"{at}[]")]
     if isinstance(a, str) and isinstance(b, str):
         return _merge_scalars(a, b, at=at)
-    raise ShapeMismatch(f"{at or 'body'}: {_describe(a)} in one sample, {_describe(b)} in another")
+    raise ShapeMismatch(
+        f"{at or 'body'}: {_describe(a)} in one sample, {_describe(b)} in another"
+    )
 
 
 def _merge_all(shapes: list, *, at: str) -> object:
@@ -126,7 +135,9 @@ def _merge_scalars(a: str, b: str, *, at: str) -> str:
     nullable = "null" in kinds
     kinds.discard("null")
     if len(kinds) > 1:
-        raise ShapeMismatch(f"{at or 'body'}: {' and '.join(sorted(kinds))} in different samples")
+        raise ShapeMismatch(
+            f"{at or 'body'}: {' and '.join(sorted(kinds))} in different samples"
+        )
     return "|".join([*sorted(kinds), *(["null"] if nullable else [])])
 
 
@@ -145,7 +156,9 @@ def shape_of_samples(samples: Iterable[object], *, maps: Iterable[str] = ()) -> 
 
 def compare(recorded: Mapping[str, object], current: Mapping[str, object]) -> list[str]:
     """Every difference between two snapshots, as readable lines; empty when equal."""
-    problems = [f"shape {n!r} was removed" for n in sorted(set(recorded) - set(current))]
+    problems = [
+        f"shape {n!r} was removed" for n in sorted(set(recorded) - set(current))
+    ]
     problems += [
         f"shape {n!r} is not in the snapshot (record it with contract_snapshot --write)"
         for n in sorted(set(current) - set(recorded))
@@ -190,7 +203,9 @@ def openapi_schema(shape: object) -> dict:
             value = shape[MAP_KEY]
             return {
                 "type": "object",
-                "additionalProperties": openapi_schema(value) if value is not None else {},
+                "additionalProperties": openapi_schema(value)
+                if value is not None
+                else {},
             }
         return {
             "type": "object",
@@ -208,4 +223,9 @@ def openapi_schema(shape: object) -> dict:
     return schema
 
 
-_OPENAPI_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+_OPENAPI_TYPES = {
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+}

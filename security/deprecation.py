@@ -157,7 +157,11 @@ def _caller(request) -> str:
 
 def deprecation_of(view: Callable) -> Deprecation | None:
     """The deprecation registered for a URL pattern's callback, or None."""
-    for candidate in (view, getattr(view, "cls", None), getattr(view, "view_class", None)):
+    for candidate in (
+        view,
+        getattr(view, "cls", None),
+        getattr(view, "view_class", None),
+    ):
         if candidate is not None and candidate in _REGISTRY:
             return _REGISTRY[candidate]
     return None

@@ -180,7 +180,7 @@ def _count(
             rate=(limit, WINDOW_SECONDS),
             increment=True,
         )
-    except Exception as exc:  # noqa: BLE001 - any backend failure is an outage
+    except Exception as exc:
         logger.warning("Rate-limit cache unreachable (%s)", type(exc).__name__)
         raise _CacheDown from exc
     # With RATELIMIT_ENABLE on, get_usage only answers None (fail open) or a

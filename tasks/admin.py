@@ -26,8 +26,8 @@ from django.urls import URLPattern, path, reverse
 from contract.errors import Autom8Error, Invalid
 from tasks.models import Task, TaskLog
 from tasks.scheduler.cron import schedule_normalise
-from tasks.services.catalog import task_seed, task_update
 from tasks.selectors import task_unseeded_list
+from tasks.services.catalog import task_seed, task_update
 from tasks.services.execution import task_start_background
 
 

@@ -39,8 +39,12 @@ class TaskLog(models.Model):
     run_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     task_type = models.CharField(max_length=64)
     task_name = models.CharField(max_length=100)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
-    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING
+    )
+    trigger = models.CharField(
+        max_length=16, choices=Trigger.choices, default=Trigger.MANUAL
+    )
     scheduled_for = models.DateTimeField(null=True, blank=True)
     owner = models.CharField(max_length=255, blank=True, default="")
     started_at = models.DateTimeField()
@@ -54,8 +58,12 @@ class TaskLog(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
         indexes = [
-            models.Index(fields=["task_type", "-started_at"], name="tasklog_type_started"),
-            models.Index(fields=["status", "-started_at"], name="tasklog_status_started"),
+            models.Index(
+                fields=["task_type", "-started_at"], name="tasklog_type_started"
+            ),
+            models.Index(
+                fields=["status", "-started_at"], name="tasklog_status_started"
+            ),
             models.Index(fields=["-started_at"], name="tasklog_started"),
         ]
         constraints = [

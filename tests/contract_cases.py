@@ -16,8 +16,8 @@ from contacts.tests.factories import ContactFactory
 from contract import auth as auth_contract
 from contract import contacts as contact_contract
 from contract import discovery, errors
-from contract.snapshot import ShapeMismatch, shape_of_samples
 from contract import tasks as task_contract
+from contract.snapshot import ShapeMismatch, shape_of_samples
 from tasks.models import Task, TaskLog
 
 MOMENT = datetime(2026, 1, 14, 10, 0, 0, 123456, tzinfo=UTC)
@@ -59,7 +59,10 @@ def _health() -> list[object]:
 
 def _info() -> list[object]:
     notice = discovery.deprecation_notice(
-        methods=("GET",), path="/api/v1/old", successor="/api/v1/new", sunset=date(2027, 6, 30)
+        methods=("GET",),
+        path="/api/v1/old",
+        successor="/api/v1/new",
+        sunset=date(2027, 6, 30),
     )
     common = {"version": "1.0.0", "environment": "development"}
     return [
@@ -88,13 +91,17 @@ def _error() -> list[object]:
 
 def _error_with_details() -> list[object]:
     return [
-        errors.error_body(400, "phone: invalid", {"phone": ["invalid"], "name": ["too short"]}),
+        errors.error_body(
+            400, "phone: invalid", {"phone": ["invalid"], "name": ["too short"]}
+        ),
         errors.Invalid("name is required", field="name").body(),
     ]
 
 
 def _token_pair() -> list[object]:
-    return [auth_contract.token_pair_body(access="a.b.c", refresh="d.e.f", expires_in=86400)]
+    return [
+        auth_contract.token_pair_body(access="a.b.c", refresh="d.e.f", expires_in=86400)
+    ]
 
 
 def _protected() -> list[object]:
@@ -120,12 +127,16 @@ def _contact_list() -> list[object]:
         contact_contract.contact_list_body(
             _contacts(), total=5, limit=2, offset=0, next_cursor="opaque-cursor"
         ),
-        contact_contract.contact_list_body([], total=0, limit=100, offset=0, next_cursor=None),
+        contact_contract.contact_list_body(
+            [], total=0, limit=100, offset=0, next_cursor=None
+        ),
     ]
 
 
 def _task(*, enabled: bool) -> Task:
-    return Task(id="backup", name="Daily Backup", schedule="0 2 * * *", is_enabled=enabled)
+    return Task(
+        id="backup", name="Daily Backup", schedule="0 2 * * *", is_enabled=enabled
+    )
 
 
 def _task_log(*, finished: bool) -> TaskLog:
@@ -162,7 +173,10 @@ def _task_dicts() -> list[dict]:
 
 
 def _task_list() -> list[object]:
-    return [task_contract.task_list_body(_task_dicts()), task_contract.task_list_body([])]
+    return [
+        task_contract.task_list_body(_task_dicts()),
+        task_contract.task_list_body([]),
+    ]
 
 
 def _task_run() -> list[object]:
@@ -178,8 +192,12 @@ def _task_toggle() -> list[object]:
 
 def _scheduler_status() -> list[object]:
     jobs = [
-        task_contract.scheduler_job_to_dict(_task(enabled=True), next_run=LATER, trigger="cron"),
-        task_contract.scheduler_job_to_dict(_task(enabled=False), next_run=None, trigger="cron"),
+        task_contract.scheduler_job_to_dict(
+            _task(enabled=True), next_run=LATER, trigger="cron"
+        ),
+        task_contract.scheduler_job_to_dict(
+            _task(enabled=False), next_run=None, trigger="cron"
+        ),
     ]
     return [
         task_contract.scheduler_status_body(
@@ -197,13 +215,19 @@ def _job_action() -> list[object]:
 
 def _task_log_list() -> list[object]:
     logs = [_task_log(finished=True), _task_log(finished=False)]
-    return [task_contract.task_log_list_body(logs), task_contract.task_log_list_body([])]
+    return [
+        task_contract.task_log_list_body(logs),
+        task_contract.task_log_list_body([]),
+    ]
 
 
 def _task_log_stats() -> list[object]:
     zero = {"total": 0, "completed": 0, "failed": 0, "running": 0, "interrupted": 0}
     some = {"total": 3, "completed": 2, "failed": 1, "running": 0, "interrupted": 0}
-    return [task_contract.task_log_stats_body(some), task_contract.task_log_stats_body(zero)]
+    return [
+        task_contract.task_log_stats_body(some),
+        task_contract.task_log_stats_body(zero),
+    ]
 
 
 CASES: dict[str, Case] = {

@@ -51,15 +51,25 @@ def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterat
     """Run gunicorn on a free port; yields its base URL, stops it after."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "gunicorn", "autom8_site.wsgi",
-        "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--threads", str(threads),
-        "--graceful-timeout", "5",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "autom8_site.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--graceful-timeout",
+        "5",
     ]
     proc = subprocess.Popen(
-        cmd, cwd=BASE_DIR, env=process_env(**env),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cmd,
+        cwd=BASE_DIR,
+        env=process_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -20,7 +20,9 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_migrate_creates_the_embedded_rate_limit_counter_table(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")
+    }
     env["AUTOM8_VAR_DIR"] = str(tmp_path)
     _manage(env, "migrate", "--noinput", "-v0")
 

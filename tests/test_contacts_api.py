@@ -25,7 +25,7 @@ def assert_error(response, status: int, field: str | None = None) -> dict:
     """The response is the §1 envelope with ``status``, naming ``field``."""
     body = response.json()
     assert response.status_code == status, body
-    assert ENVELOPE_KEYS <= set(body)
+    assert set(body) >= ENVELOPE_KEYS
     if field is not None:
         assert field in body["details"]
         assert field.lower() in body["message"].lower()
@@ -540,7 +540,7 @@ class TestPiiAtRest:
         user_client.post(LIST_URL, payload, format="json")
 
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM {Contact._meta.db_table}")
+            cursor.execute(f"SELECT * FROM {Contact._meta.db_table}")  # noqa: S608
             stored = " ".join(str(value) for row in cursor.fetchall() for value in row)
 
         assert "Amina Otieno" in stored

@@ -60,7 +60,8 @@ class TestRecordedShapes:
         case = CASES[name]
 
         problems = compare(
-            {name: recorded.get(name)}, {name: shape_of_samples(case.samples(), maps=case.maps)}
+            {name: recorded.get(name)},
+            {name: shape_of_samples(case.samples(), maps=case.maps)},
         )
 
         assert problems == [], "\n".join(problems)
@@ -83,7 +84,9 @@ class TestDocumentedRoutes:
 
 
 class TestOpenApiBodies:
-    def test_a_routes_success_body_is_documented_from_its_recorded_shape(self, schema, recorded):
+    def test_a_routes_success_body_is_documented_from_its_recorded_shape(
+        self, schema, recorded
+    ):
         response = schema["paths"]["/api/v1/health"]["get"]["responses"]["200"]
 
         assert response["content"]["application/json"]["schema"] == openapi_schema(
@@ -164,7 +167,9 @@ class TestShapeOf:
         assert shape == {"meta": {"total": "int"}, "items": [{"id": "int"}]}
 
     def test_a_map_records_the_type_of_its_values_not_its_keys(self):
-        shape = shape_of({"details": {"phone": ["bad"], "name": ["short"]}}, maps={"details"})
+        shape = shape_of(
+            {"details": {"phone": ["bad"], "name": ["short"]}}, maps={"details"}
+        )
 
         assert shape == {"details": {"*": ["str"]}}
 
@@ -187,7 +192,9 @@ class TestShapeOf:
             merge_shapes({"success_rate": "float"}, {"success_rate": "int"})
 
     def test_an_object_in_one_sample_and_a_string_in_another_is_refused(self):
-        with pytest.raises(ShapeMismatch, match="an object in one sample, str in another"):
+        with pytest.raises(
+            ShapeMismatch, match="an object in one sample, str in another"
+        ):
             shape_of_samples([{"user": {"id": 1}}, {"user": "x"}])
 
 
@@ -207,7 +214,9 @@ class TestSnapshotCommand:
         target.write_text(dumps(shapes))
         monkeypatch.setattr(f"{COMMAND_MODULE}.SNAPSHOT_PATH", target)
 
-        with pytest.raises(CommandError, match=r'health.status changed type: "int" -> "str"'):
+        with pytest.raises(
+            CommandError, match=r'health.status changed type: "int" -> "str"'
+        ):
             call_command("contract_snapshot", stdout=io.StringIO())
 
     def test_check_passes_on_the_committed_snapshot(self):
@@ -216,4 +225,3 @@ class TestSnapshotCommand:
         call_command("contract_snapshot", stdout=out)
 
         assert "shapes match" in out.getvalue()
-

@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
-from django.utils.http import parse_http_date
 from django.urls import path
+from django.utils.http import parse_http_date
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -145,11 +145,15 @@ def test_schema_marks_the_operation_deprecated():
 
 def test_a_sunset_before_the_deprecation_date_is_refused_at_decoration():
     with pytest.raises(ImproperlyConfigured, match="before the deprecation date"):
-        deprecated(sunset=date(2026, 1, 1), successor="/new", deprecated_on=date(2026, 1, 2))
+        deprecated(
+            sunset=date(2026, 1, 1), successor="/new", deprecated_on=date(2026, 1, 2)
+        )
 
 
 def test_a_sunset_on_the_deprecation_date_is_accepted():
-    decorate = deprecated(sunset=date(2026, 1, 1), successor="/n", deprecated_on=date(2026, 1, 1))
+    decorate = deprecated(
+        sunset=date(2026, 1, 1), successor="/n", deprecated_on=date(2026, 1, 1)
+    )
 
     assert callable(decorate)
 

@@ -33,7 +33,9 @@ class ThrottledView(APIView):
         return Response({})
 
 
-@deprecated(sunset=date(2030, 1, 31), successor="/api/v1/new", deprecated_on=date(2029, 1, 1))
+@deprecated(
+    sunset=date(2030, 1, 31), successor="/api/v1/new", deprecated_on=date(2029, 1, 1)
+)
 class LegacyView(APIView):
     """A test-only deprecated route."""
 
@@ -247,7 +249,11 @@ class TestInfo:
     def test_names_product_versions_and_documentation(self, api_client):
         body = api_client.get("/api/v1/info").json()
 
-        assert (body["name"], body["version"], body["api_version"]) == ("Autom8", "1.0.0", "v1")
+        assert (body["name"], body["version"], body["api_version"]) == (
+            "Autom8",
+            "1.0.0",
+            "v1",
+        )
         assert body["documentation"] == "/api/v1/docs/"
         assert (body["licensed"], body["integrity"]) == (True, "verified")
 
@@ -272,7 +278,9 @@ class TestInfo:
     def test_cors_is_disabled_when_no_origin_is_allowed(self, api_client, settings):
         settings.CORS_ALLOWED_ORIGINS = []
 
-        assert api_client.get("/api/v1/info").json()["security"]["cors_enabled"] is False
+        assert (
+            api_client.get("/api/v1/info").json()["security"]["cors_enabled"] is False
+        )
 
     @pytest.mark.parametrize("https", [True, False])
     def test_https_only_follows_secure_https(self, api_client, settings, https):
@@ -326,7 +334,9 @@ class TestDocs:
         html = api_client.get("/api/v1/docs/").content.decode()
 
         sources = re.findall(r'<script src="([^"]+)"', html)
-        assert any("/static/drf_spectacular_sidecar/swagger-ui-dist/" in s for s in sources)
+        assert any(
+            "/static/drf_spectacular_sidecar/swagger-ui-dist/" in s for s in sources
+        )
         assert not [s for s in sources if s.startswith(("http:", "https:", "//"))]
 
     def test_page_has_no_inline_script(self, api_client):

@@ -8,7 +8,6 @@ unless ``AUTOM8_REQUIRE_BROWSER=1`` (CI) makes its absence a failure.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -85,7 +84,9 @@ def test_swagger_ui_renders_every_operation_of_the_schema(server, docs):
     schema = httpx.get(f"{server}/api/v1/schema", timeout=10).json()
 
     rendered = set(
-        re.findall(r'class="opblock-summary-path(?:__deprecated)?" data-path="([^"]+)"', dom)
+        re.findall(
+            r'class="opblock-summary-path(?:__deprecated)?" data-path="([^"]+)"', dom
+        )
     )
 
     assert "/api/v1/contacts" in rendered
@@ -95,7 +96,9 @@ def test_swagger_ui_renders_every_operation_of_the_schema(server, docs):
 def test_swagger_ui_shows_the_tasklogs_alias_as_deprecated(docs):
     dom, _console = docs
 
-    deprecated = re.findall(r'class="opblock-summary-path__deprecated" data-path="([^"]+)"', dom)
+    deprecated = re.findall(
+        r'class="opblock-summary-path__deprecated" data-path="([^"]+)"', dom
+    )
 
     assert deprecated == ["/api/v1/tasklogs"]
 
@@ -119,9 +122,9 @@ def test_admin_login_loads_its_stylesheets_through_whitenoise(server):
     styles = [httpx.get(f"{server}{href}", timeout=10) for href in hrefs]
 
     assert hrefs and all(href.startswith(settings.STATIC_URL) for href in hrefs)
-    assert [(r.status_code, r.headers["content-type"].split(";")[0]) for r in styles] == [
-        (200, "text/css")
-    ] * len(hrefs)
+    assert [
+        (r.status_code, r.headers["content-type"].split(";")[0]) for r in styles
+    ] == [(200, "text/css")] * len(hrefs)
 
 
 def test_admin_login_scripts_are_served_as_javascript(server):
@@ -131,13 +134,15 @@ def test_admin_login_scripts_are_served_as_javascript(server):
     scripts = [httpx.get(f"{server}{src}", timeout=10) for src in sources]
 
     assert sources
-    assert [(r.status_code, "javascript" in r.headers["content-type"]) for r in scripts] == [
-        (200, True)
-    ] * len(sources)
+    assert [
+        (r.status_code, "javascript" in r.headers["content-type"]) for r in scripts
+    ] == [(200, True)] * len(sources)
 
 
 def test_admin_login_runs_without_a_policy_violation(server, tmp_path):
     dom, console = _dump_dom(f"{server}/admin/login/", tmp_path)
 
     assert 'id="login-form"' in dom
-    assert [line for line in console.splitlines() if "Content Security Policy" in line] == []
+    assert [
+        line for line in console.splitlines() if "Content Security Policy" in line
+    ] == []

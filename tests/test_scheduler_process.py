@@ -369,9 +369,13 @@ def test_sigterm_hands_leadership_over_while_the_run_finishes(start_scheduler):
     assert leader.proc.wait(timeout=15) == 0, leader.log_text()
     slow_run.refresh_from_db()
     assert (slow_run.owner, slow_run.status) == (leader.owner, "completed")
-    assert not TaskLog.objects.filter(
-        task_type="slow", started_at__lt=slow_run.completed_at
-    ).exclude(pk=slow_run.pk).exists()
+    assert (
+        not TaskLog.objects.filter(
+            task_type="slow", started_at__lt=slow_run.completed_at
+        )
+        .exclude(pk=slow_run.pk)
+        .exists()
+    )
 
 
 def test_the_fallback_file_is_imported_when_the_scheduler_starts(

@@ -77,7 +77,12 @@ def test_environment_value_wins_over_generated_secret(tmp_path):
     env = _dev_env(tmp_path)
     env["JWT_SIGNING_KEY"] = "x" * 48
 
-    result = _manage(env, "shell", "-c", "from django.conf import settings; print(settings.JWT_SIGNING_KEY)")
+    result = _manage(
+        env,
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.JWT_SIGNING_KEY)",
+    )
 
     assert result.stdout.strip().splitlines()[-1] == "x" * 48
 
@@ -115,7 +120,9 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
 
 
 def test_deploy_check_passes_with_a_production_environment(tmp_path):
-    result = _manage(_production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    result = _manage(
+        _production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING"
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -123,4 +130,7 @@ def test_deploy_check_passes_with_a_production_environment(tmp_path):
 def test_passwords_are_hashed_with_pbkdf2_sha256():
     from autom8_site import settings as configured
 
-    assert configured.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    assert (
+        configured.PASSWORD_HASHERS[0]
+        == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+    )

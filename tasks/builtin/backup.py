@@ -93,7 +93,9 @@ def pg_client_connection(
     from psycopg.pq import Conninfo
 
     cfg = cfg if cfg is not None else connection.settings_dict
-    known = {option.keyword.decode() for option in Conninfo.get_defaults()} - _CONNINFO_SKIP
+    known = {
+        option.keyword.decode() for option in Conninfo.get_defaults()
+    } - _CONNINFO_SKIP
     params = {
         "dbname": cfg.get("NAME"),
         "user": cfg.get("USER"),
@@ -115,7 +117,9 @@ def pg_client_connection(
 
 def _sqlite_snapshot(target: Path) -> None:
     """Copy the live SQLite database into ``target`` with the backup API."""
-    source = sqlite3.connect(f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True)
+    source = sqlite3.connect(
+        f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True
+    )
     copy = sqlite3.connect(target)
     try:
         with copy:
@@ -128,7 +132,10 @@ def _sqlite_snapshot(target: Path) -> None:
 @contextmanager
 def _gzip_writer(target: Path) -> Iterator[IO[bytes]]:
     """A gzip stream into the private file ``target``."""
-    with private_open(target) as handle, gzip.GzipFile(fileobj=handle, mode="wb") as packed:
+    with (
+        private_open(target) as handle,
+        gzip.GzipFile(fileobj=handle, mode="wb") as packed,
+    ):
         yield packed
 
 
@@ -140,10 +147,19 @@ def _gzip_file(source: Path, target: Path) -> None:
 
 def _pg_dump_into(target: Path) -> None:
     """Stream ``pg_dump`` (plain SQL with DROP ... IF EXISTS) into ``target`` gzipped."""
-    cmd = ["pg_dump", "--format=plain", "--no-owner", "--no-privileges", "--clean", "--if-exists"]
+    cmd = [
+        "pg_dump",
+        "--format=plain",
+        "--no-owner",
+        "--no-privileges",
+        "--clean",
+        "--if-exists",
+    ]
     args, env = pg_client_connection()
     with _gzip_writer(target) as packed, tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=errors, env=env)
+        process = subprocess.Popen(
+            [*cmd, *args], stdout=subprocess.PIPE, stderr=errors, env=env
+        )
         shutil.copyfileobj(process.stdout, packed, _CHUNK)
         if process.wait() != 0:
             errors.seek(0)
@@ -258,7 +274,11 @@ def _manifest_of(path: Path) -> dict:
         raise BackupRefused(f"No manifest {manifest_path.name} beside the backup")
     try:
         manifest = json.loads(manifest_path.read_text())
-        size, sha256, method = int(manifest["size"]), str(manifest["sha256"]), manifest["method"]
+        size, sha256, method = (
+            int(manifest["size"]),
+            str(manifest["sha256"]),
+            manifest["method"],
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise BackupRefused(f"Manifest {manifest_path.name} is unreadable") from exc
     if method not in _EXTENSIONS:
@@ -281,7 +301,9 @@ def backup_verify(*, path: Path) -> dict:
             f"{manifest['size']}"
         )
     if _file_digest(path) != manifest["sha256"]:
-        raise BackupRefused(f"Backup {path.name} is corrupt: SHA-256 does not match the manifest")
+        raise BackupRefused(
+            f"Backup {path.name} is corrupt: SHA-256 does not match the manifest"
+        )
     return {**manifest, "path": path}
 
 
@@ -294,7 +316,9 @@ def _unpacked(path: Path, directory: Path, *, suffix: str) -> Iterator[Path]:
             with gzip.open(path, "rb") as packed, private_open(plain) as raw:
                 shutil.copyfileobj(packed, raw, _CHUNK)
         except EOFError as exc:
-            raise BackupRefused(f"Backup {path.name} is not a complete gzip file") from exc
+            raise BackupRefused(
+                f"Backup {path.name} is not a complete gzip file"
+            ) from exc
         except (gzip.BadGzipFile, zlib.error) as exc:
             raise BackupRefused(f"Backup {path.name} is not valid gzip data") from exc
         yield plain
@@ -307,7 +331,9 @@ def _restore_sqlite(plain: Path) -> None:
         try:
             check = snapshot.execute("PRAGMA integrity_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise BackupRefused("The SQLite snapshot is not a readable database") from exc
+            raise BackupRefused(
+                "The SQLite snapshot is not a readable database"
+            ) from exc
         if check != "ok":
             raise BackupRefused("The SQLite snapshot fails its integrity check")
         connections.close_all()
@@ -324,11 +350,24 @@ def _restore_pg_dump(plain: Path) -> None:
     """Run the SQL dump ``plain`` through psql in one transaction."""
     psql = shutil.which("psql")
     if psql is None:
-        raise BackupRefused("psql is not on PATH; it is needed to restore a pg_dump backup")
+        raise BackupRefused(
+            "psql is not on PATH; it is needed to restore a pg_dump backup"
+        )
     connections.close_all()
     args, env = pg_client_connection(server_options="-c lock_timeout=30s")
-    cmd = [psql, "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1", "-f", str(plain)]
-    done = subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, check=False)
+    cmd = [
+        psql,
+        "-X",
+        "-q",
+        "--single-transaction",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-f",
+        str(plain),
+    ]
+    done = subprocess.run(
+        [*cmd, *args], env=env, capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1:] or ["no message"]
         raise RuntimeError(f"psql failed: {last[0]}")

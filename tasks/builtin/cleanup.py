@@ -9,7 +9,10 @@ from django.contrib.sessions.models import Session
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_apscheduler.models import DjangoJobExecution
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import (
+    BlacklistedToken,
+    OutstandingToken,
+)
 
 from tasks.builtin.backup import backup_prune
 from tasks.models import TaskLog
@@ -38,13 +41,21 @@ def cleanup_run(*, now: datetime | None = None) -> dict:
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.TASK_LOG_RETENTION_DAYS)
-    old_logs = TaskLog.objects.filter(started_at__lt=cutoff).exclude(status=TaskLog.Status.RUNNING)
+    old_logs = TaskLog.objects.filter(started_at__lt=cutoff).exclude(
+        status=TaskLog.Status.RUNNING
+    )
     return {
         "task_logs": _deleted(old_logs),
-        "job_executions": _deleted(DjangoJobExecution.objects.filter(run_time__lt=cutoff)),
+        "job_executions": _deleted(
+            DjangoJobExecution.objects.filter(run_time__lt=cutoff)
+        ),
         "backups": backup_prune(),
         # Blacklist entries first: they would otherwise go as cascades uncounted.
-        "blacklisted_tokens": _deleted(BlacklistedToken.objects.filter(token__expires_at__lt=now)),
-        "outstanding_tokens": _deleted(OutstandingToken.objects.filter(expires_at__lt=now)),
+        "blacklisted_tokens": _deleted(
+            BlacklistedToken.objects.filter(token__expires_at__lt=now)
+        ),
+        "outstanding_tokens": _deleted(
+            OutstandingToken.objects.filter(expires_at__lt=now)
+        ),
         "sessions": _deleted(Session.objects.filter(expire_date__lt=now)),
     }

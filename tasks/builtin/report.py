@@ -87,7 +87,9 @@ def _last_backup() -> dict | None:
 def _system() -> dict:
     """CPU, memory, disk and load of this host."""
     memory = psutil.virtual_memory()
-    disk = psutil.disk_usage(str(settings.VAR_DIR if Path(settings.VAR_DIR).exists() else "/"))
+    disk = psutil.disk_usage(
+        str(settings.VAR_DIR if Path(settings.VAR_DIR).exists() else "/")
+    )
     return {
         "cpu_percent": psutil.cpu_percent(interval=0.1),
         "cpu_count": psutil.cpu_count(),
@@ -104,7 +106,9 @@ def report_build(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     since = now - REPORT_PERIOD
     per_task = _run_counts(since=since)
-    totals = {key: sum(row[key] for row in per_task.values()) for key in ("runs", *_STATUSES)}
+    totals = {
+        key: sum(row[key] for row in per_task.values()) for key in ("runs", *_STATUSES)
+    }
     totals["success_rate"] = _rate(totals["completed"], totals["runs"])
     return {
         "generated_at": now.isoformat(),

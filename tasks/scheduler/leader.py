@@ -11,6 +11,7 @@ lease has expired. Either way the leader writes the ``SchedulerLease`` row
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -202,10 +203,8 @@ class AdvisoryLockLeadership(Leadership):
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 self._conn.close()
-            except psycopg.Error:
-                pass
         self._conn = None
 
 

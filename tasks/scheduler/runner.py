@@ -164,7 +164,7 @@ class SchedulerRunner:
             return
         try:
             scheduler.shutdown(wait=wait)
-        except Exception:  # noqa: BLE001 - a failing store must not block stepping down
+        except Exception:
             logger.exception("Scheduler shutdown failed")
 
     def _sync(self, *, initial: bool = False) -> None:
@@ -258,7 +258,7 @@ class SchedulerRunner:
         """Run ``action``; log and survive any failure (a database outage)."""
         try:
             action(*args, **kwargs)
-        except Exception:  # noqa: BLE001 - the loop must outlive any outage
+        except Exception:
             logger.exception("Scheduler %s failed", what)
 
     def _shutdown(self) -> RunOutcome:

@@ -32,9 +32,11 @@ def task_failure_alert(log: TaskLog) -> bool:
             to=recipients,
             connection=get_connection(timeout=ALERT_SEND_TIMEOUT_SECONDS),
         )
-        message.attach_alternative(render_to_string("tasks/alert_email.html", context), "text/html")
+        message.attach_alternative(
+            render_to_string("tasks/alert_email.html", context), "text/html"
+        )
         message.send()
-    except Exception:  # noqa: BLE001 - any mail failure must stay harmless
+    except Exception:
         logger.exception("Failure alert for task run %s could not be sent", log.run_id)
         return False
     logger.info("Failure alert for task run %s sent", log.run_id)

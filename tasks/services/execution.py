@@ -35,7 +35,11 @@ from contract.errors import Conflict, Invalid, NotFound
 from tasks.models import TaskLog
 from tasks.registry import TaskDefinition, get_definition
 from tasks.services.alerts import task_failure_alert
-from tasks.services.fallback import DATABASE_DOWN_ERRORS, fallback_record, task_log_import
+from tasks.services.fallback import (
+    DATABASE_DOWN_ERRORS,
+    fallback_record,
+    task_log_import,
+)
 from tasks.services.sanitize import error_sanitise
 from tasks.services.zombies import current_owner, task_logs_reconcile
 
@@ -83,13 +87,19 @@ def _conflict(task_id: str, scheduled_for: datetime | None) -> Conflict:
     """The Conflict for a start refused by the one-run constraints."""
     if (
         scheduled_for is not None
-        and TaskLog.objects.filter(task_type=task_id, scheduled_for=scheduled_for).exists()
+        and TaskLog.objects.filter(
+            task_type=task_id, scheduled_for=scheduled_for
+        ).exists()
     ):
-        return Conflict(f"Task '{task_id}' already ran for the fire at {scheduled_for.isoformat()}")
+        return Conflict(
+            f"Task '{task_id}' already ran for the fire at {scheduled_for.isoformat()}"
+        )
     return Conflict(f"Task '{task_id}' is already running")
 
 
-def task_log_start(*, task_id: str, trigger: str, scheduled_for: datetime | None = None) -> TaskLog:
+def task_log_start(
+    *, task_id: str, trigger: str, scheduled_for: datetime | None = None
+) -> TaskLog:
     """Create the running log of a new run of ``task_id``.
 
     Raises NotFound for an unknown task, and Conflict when a run of the task
@@ -119,7 +129,10 @@ def _result_text(result: Any) -> str | None:
 
 def _finish_row(log: TaskLog) -> None:
     """Write ``log``'s outcome; creates the row if only the file has its start."""
-    fields = {name: getattr(log, name) for name in ("status", "completed_at", "result", "error")}
+    fields = {
+        name: getattr(log, name)
+        for name in ("status", "completed_at", "result", "error")
+    }
     if TaskLog.objects.filter(run_id=log.run_id).update(**fields):
         return
     task_log_import(log, event="finish")
@@ -139,7 +152,9 @@ def task_log_finish(
     """
     if isinstance(error, BaseException):
         error = error_sanitise(error)
-    log.status = status or (TaskLog.Status.FAILED if error else TaskLog.Status.COMPLETED)
+    log.status = status or (
+        TaskLog.Status.FAILED if error else TaskLog.Status.COMPLETED
+    )
     log.completed_at = timezone.now()
     log.result = _result_text(result)
     log.error = error or None
@@ -223,12 +238,18 @@ def _run(log: TaskLog, definition: TaskDefinition) -> TaskLog:
             with isolation():
                 result = definition.func()
         except KeyboardInterrupt:
-            task_log_finish(log, error="Interrupted by a signal", status=TaskLog.Status.INTERRUPTED)
+            task_log_finish(
+                log, error="Interrupted by a signal", status=TaskLog.Status.INTERRUPTED
+            )
             raise
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a task never breaks its caller
             error = error_sanitise(exc)
             logger.error(
-                "Task %s run %s failed at %s: %s", log.task_type, log.run_id, _origin(exc), error
+                "Task %s run %s failed at %s: %s",
+                log.task_type,
+                log.run_id,
+                _origin(exc),
+                error,
             )
             task_log_finish(log, error=error)
         else:
@@ -250,7 +271,9 @@ def task_execute(
     definition = _definition(task_id)
     _refresh_connection()
     try:
-        log = task_log_start(task_id=task_id, trigger=trigger, scheduled_for=scheduled_for)
+        log = task_log_start(
+            task_id=task_id, trigger=trigger, scheduled_for=scheduled_for
+        )
     except DATABASE_DOWN_ERRORS:
         log = _new_log(definition, trigger=trigger, scheduled_for=scheduled_for)
         fallback_record(log, event="start")
@@ -276,7 +299,10 @@ def task_start_background(*, task_id: str) -> TaskLog:
     definition = _definition(task_id)
     log = task_log_start(task_id=task_id, trigger=TaskLog.Trigger.MANUAL)
     thread = threading.Thread(
-        target=_run_in_thread, args=(log, definition), name=f"task-{task_id}", daemon=True
+        target=_run_in_thread,
+        args=(log, definition),
+        name=f"task-{task_id}",
+        daemon=True,
     )
     with _BACKGROUND_LOCK:
         _BACKGROUND.add(thread)
@@ -313,4 +339,6 @@ def _background_wait_at_exit() -> None:
     grace = settings.SHUTDOWN_GRACE_SECONDS
     logger.info("Waiting up to %s s for %d background task run(s)", grace, pending)
     if not task_background_wait(timeout=grace):
-        logger.warning("Background task run(s) still running after %s s; exiting anyway", grace)
+        logger.warning(
+            "Background task run(s) still running after %s s; exiting anyway", grace
+        )

@@ -153,7 +153,9 @@ def _start_only_fields(record: dict) -> dict:
         return fields
     fields["status"] = TaskLog.Status.INTERRUPTED
     fields["completed_at"] = fields["completed_at"] or now
-    fields["error"] = "Run recorded while the database was down; its outcome was never written"
+    fields["error"] = (
+        "Run recorded while the database was down; its outcome was never written"
+    )
     return fields
 
 
@@ -208,8 +210,14 @@ def _import(record: dict) -> bool:
     if not is_final or existing.status in _FINAL:
         return False
     # The real outcome replaces "running" and a presumed "interrupted".
-    fields = {name: record.get(name) for name in ("status", "completed_at", "result", "error")}
-    updated = TaskLog.objects.filter(pk=existing.pk).exclude(status__in=_FINAL).update(**fields)
+    fields = {
+        name: record.get(name) for name in ("status", "completed_at", "result", "error")
+    }
+    updated = (
+        TaskLog.objects.filter(pk=existing.pk)
+        .exclude(status__in=_FINAL)
+        .update(**fields)
+    )
     return bool(updated)
 
 
@@ -234,10 +242,14 @@ def _set_aside(rejected: list[bytes]) -> None:
     aside = _path().with_name(_path().name + ".rejected")
     fd = os.open(aside, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "ab") as handle:
-        handle.writelines(line if line.endswith(b"\n") else line + b"\n" for line in rejected)
+        handle.writelines(
+            line if line.endswith(b"\n") else line + b"\n" for line in rejected
+        )
         handle.flush()
         os.fsync(handle.fileno())
-    logger.error("%d unreadable fallback line(s) moved to %s", len(rejected), aside.name)
+    logger.error(
+        "%d unreadable fallback line(s) moved to %s", len(rejected), aside.name
+    )
 
 
 def fallback_replay() -> int:
@@ -257,7 +269,9 @@ def fallback_replay() -> int:
             for record in runs.values():
                 changed += _import(record)
         except DATABASE_DOWN_ERRORS:
-            logger.warning("Database still unavailable; fallback file kept for a later replay")
+            logger.warning(
+                "Database still unavailable; fallback file kept for a later replay"
+            )
             return 0
         _set_aside(rejected)
         os.ftruncate(fd, 0)

@@ -71,7 +71,10 @@ def pid_is_alive(pid: int, *, started_at: datetime | None = None) -> bool:
         return True
     if started_at is None:
         return True
-    return datetime.fromtimestamp(created, tz=started_at.tzinfo) <= started_at + _PID_REUSE_MARGIN
+    return (
+        datetime.fromtimestamp(created, tz=started_at.tzinfo)
+        <= started_at + _PID_REUSE_MARGIN
+    )
 
 
 def zombie_reason(log: TaskLog, *, now: datetime) -> str | None:
@@ -93,20 +96,30 @@ def zombie_reason(log: TaskLog, *, now: datetime) -> str | None:
     return f"No heartbeat from {owner} for over {settings.TASK_STALE_SECONDS} seconds"
 
 
-def task_log_interrupt(log: TaskLog, *, reason: str, now: datetime | None = None) -> bool:
+def task_log_interrupt(
+    log: TaskLog, *, reason: str, now: datetime | None = None
+) -> bool:
     """Mark ``log`` interrupted if it is still running; True when it changed."""
     now = now or timezone.now()
     with transaction.atomic():
-        changed = TaskLog.objects.filter(pk=log.pk, status=TaskLog.Status.RUNNING).update(
-            status=TaskLog.Status.INTERRUPTED, completed_at=now, error=reason
-        )
+        changed = TaskLog.objects.filter(
+            pk=log.pk, status=TaskLog.Status.RUNNING
+        ).update(status=TaskLog.Status.INTERRUPTED, completed_at=now, error=reason)
     if changed:
-        logger.warning("Task run %s (%s) interrupted: %s", log.run_id, log.task_type, reason)
-        log.status, log.completed_at, log.error = TaskLog.Status.INTERRUPTED, now, reason
+        logger.warning(
+            "Task run %s (%s) interrupted: %s", log.run_id, log.task_type, reason
+        )
+        log.status, log.completed_at, log.error = (
+            TaskLog.Status.INTERRUPTED,
+            now,
+            reason,
+        )
     return bool(changed)
 
 
-def task_logs_reconcile(*, now: datetime | None = None, task_type: str | None = None) -> int:
+def task_logs_reconcile(
+    *, now: datetime | None = None, task_type: str | None = None
+) -> int:
     """Mark running logs whose owner is dead as interrupted; returns how many.
 
     ``task_type`` limits the sweep to one task. See the module docstring for

@@ -25,7 +25,9 @@ def make_task() -> Iterator[Callable[..., str]]:
     """Register a throwaway task ``fn`` under a fresh id; unregistered after."""
     created: list[str] = []
 
-    def make(fn: Callable[[], dict], *, task_id: str | None = None, name: str = "Demo") -> str:
+    def make(
+        fn: Callable[[], dict], *, task_id: str | None = None, name: str = "Demo"
+    ) -> str:
         task_id = task_id or f"demo{len(created)}"
         registry.register(task_id, name=name, schedule="* * * * *")(fn)
         created.append(task_id)

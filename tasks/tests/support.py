@@ -104,4 +104,6 @@ class BrokenEmailBackend(BaseEmailBackend):
     """An email backend whose server is unreachable."""
 
     def send_messages(self, email_messages):
-        raise ConnectionRefusedError("SMTP server at smtp.example.com:25 refused the connection")
+        raise ConnectionRefusedError(
+            "SMTP server at smtp.example.com:25 refused the connection"
+        )

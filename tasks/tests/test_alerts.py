@@ -32,7 +32,9 @@ class TestFailureAlerts:
         assert mail.outbox[0].to == ["ops@example.com", "oncall@example.com"]
         assert mail.outbox[0].subject == f"[Autom8] Task '{task_id}' failed"
 
-    def test_the_alert_has_text_and_html_bodies_naming_the_error(self, alerting, make_task):
+    def test_the_alert_has_text_and_html_bodies_naming_the_error(
+        self, alerting, make_task
+    ):
         task_id = make_task(_fails)
 
         log = task_execute(task_id=task_id)
@@ -69,13 +71,20 @@ class TestFailureAlerts:
         log = task_execute(task_id=task_id)
 
         stored = TaskLog.objects.get(pk=log.pk)
-        assert (stored.status, stored.error) == ("failed", "RuntimeError: upstream refused")
+        assert (stored.status, stored.error) == (
+            "failed",
+            "RuntimeError: upstream refused",
+        )
 
-    def test_an_alert_that_cannot_be_sent_is_logged(self, alerting, settings, make_task, caplog):
+    def test_an_alert_that_cannot_be_sent_is_logged(
+        self, alerting, settings, make_task, caplog
+    ):
         settings.EMAIL_BACKEND = "tasks.tests.support.BrokenEmailBackend"
         task_id = make_task(_fails)
 
         with caplog.at_level(logging.ERROR, logger="tasks.services.alerts"):
             log = task_execute(task_id=task_id)
 
-        assert f"Failure alert for task run {log.run_id} could not be sent" in caplog.text
+        assert (
+            f"Failure alert for task run {log.run_id} could not be sent" in caplog.text
+        )

@@ -26,7 +26,10 @@ from tasks.tests.factories import TaskFactory, TaskLogFactory
 from tasks.tests.support import manage
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_dirs")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("engine_dirs"),
+]
 
 TABLES = ("auth_user", "contacts_contact", "tasks_task", "tasks_tasklog")
 
@@ -44,7 +47,9 @@ def _snapshot() -> dict[str, list[tuple]]:
 def _some_data() -> None:
     UserFactory.create_batch(2)
     ContactFactory.create_batch(3)
-    TaskFactory(id="backup", name="Daily Backup", schedule="0 2 * * *", is_enabled=False)
+    TaskFactory(
+        id="backup", name="Daily Backup", schedule="0 2 * * *", is_enabled=False
+    )
     TaskLogFactory.create_batch(2)
 
 
@@ -94,7 +99,11 @@ def test_the_backup_is_gzip_with_a_matching_sha256_manifest():
     path = _backup_path(result)
     manifest = json.loads(Path(f"{path}.manifest.json").read_text())
     assert gzip.decompress(path.read_bytes())
-    assert manifest["sha256"] == result["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (
+        manifest["sha256"]
+        == result["sha256"]
+        == hashlib.sha256(path.read_bytes()).hexdigest()
+    )
     assert manifest["size"] == path.stat().st_size
 
 
@@ -145,7 +154,9 @@ def test_a_corrupt_backup_is_refused_and_the_database_untouched():
 
     message = _refused(path)
 
-    assert message == f"Backup {path.name} is corrupt: SHA-256 does not match the manifest"
+    assert (
+        message == f"Backup {path.name} is corrupt: SHA-256 does not match the manifest"
+    )
     assert _snapshot() == after_change
 
 
@@ -211,7 +222,9 @@ class TestRestoreBackupCommand:
 
 
 class TestRestoredRunningRuns:
-    def test_a_backup_taken_by_the_backup_task_can_be_restored_and_backed_up_again(self):
+    def test_a_backup_taken_by_the_backup_task_can_be_restored_and_backed_up_again(
+        self,
+    ):
         first = task_execute(task_id="backup")
         path = _backup_path(json.loads(first.result))
 
@@ -255,7 +268,9 @@ class TestUnreadableBackupsWithAMatchingManifest:
     def test_a_sqlite_snapshot_that_is_no_database_is_refused(self):
         if connection.vendor != "sqlite":
             pytest.skip("a SQLite snapshot is refused by vendor on PostgreSQL")
-        path = _replace_body(_backup_path(backup_create()), gzip.compress(b"not a database" * 99))
+        path = _replace_body(
+            _backup_path(backup_create()), gzip.compress(b"not a database" * 99)
+        )
 
         assert _refused(path) == "The SQLite snapshot is not a readable database"
 
@@ -286,7 +301,10 @@ class TestPrivateFiles:
     def test_the_backup_and_its_manifest_are_readable_by_their_owner_only(self):
         path = _backup_path(backup_create())
 
-        modes = {stat.S_IMODE(p.stat().st_mode) for p in (path, Path(f"{path}.manifest.json"))}
+        modes = {
+            stat.S_IMODE(p.stat().st_mode)
+            for p in (path, Path(f"{path}.manifest.json"))
+        }
 
         assert modes == {0o600}
 
@@ -353,7 +371,10 @@ class TestPgClientConnection:
 
         args, _ = pg_client_connection(cfg, server_options="-c lock_timeout=30s")
 
-        assert conninfo_to_dict(args[1])["options"] == "-c search_path=app -c lock_timeout=30s"
+        assert (
+            conninfo_to_dict(args[1])["options"]
+            == "-c search_path=app -c lock_timeout=30s"
+        )
 
 
 def test_pg_dump_honours_the_sslmode_of_the_settings(monkeypatch, tmp_path):

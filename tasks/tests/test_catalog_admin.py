@@ -82,7 +82,6 @@ class TestRegisteredTasksInTheList:
 
 @pytest.mark.django_db
 class TestTaskAdmin:
-
     def test_a_valid_schedule_and_switch_are_saved(self, admin_site):
         TaskFactory(id="report")
 

@@ -8,7 +8,10 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import (
+    BlacklistedToken,
+    OutstandingToken,
+)
 
 from tasks.builtin.backup import backup_create, backup_files
 from tasks.builtin.cleanup import cleanup_run
@@ -50,7 +53,10 @@ def _session(*, expire_date) -> str:
 def test_task_logs_older_than_the_retention_are_deleted_newer_kept(settings):
     settings.TASK_LOG_RETENTION_DAYS = 30
     old = TaskLogFactory.create_batch(2, started_at=_days_ago(31))
-    kept = [TaskLogFactory(started_at=_days_ago(29)), TaskLogFactory(started_at=_days_ago(1))]
+    kept = [
+        TaskLogFactory(started_at=_days_ago(29)),
+        TaskLogFactory(started_at=_days_ago(1)),
+    ]
 
     result = cleanup_run(now=NOW)
 
@@ -71,8 +77,12 @@ def test_an_old_run_still_running_is_kept(settings):
 def test_old_scheduler_job_executions_are_deleted_recent_kept(settings):
     settings.TASK_LOG_RETENTION_DAYS = 30
     job = DjangoJob.objects.create(id="backup", job_state=b"state")
-    DjangoJobExecution.objects.create(job=job, status="Executed", run_time=_days_ago(31))
-    recent = DjangoJobExecution.objects.create(job=job, status="Executed", run_time=_days_ago(2))
+    DjangoJobExecution.objects.create(
+        job=job, status="Executed", run_time=_days_ago(31)
+    )
+    recent = DjangoJobExecution.objects.create(
+        job=job, status="Executed", run_time=_days_ago(2)
+    )
 
     result = cleanup_run(now=NOW)
 

@@ -90,7 +90,9 @@ class TestListTasks:
         assert backup.split()[-1] == "-"
 
     def test_a_disabled_task_has_no_next_run(self):
-        TaskFactory(id="report", name="Daily Report", schedule="0 9 * * *", is_enabled=False)
+        TaskFactory(
+            id="report", name="Daily Report", schedule="0 9 * * *", is_enabled=False
+        )
 
         lines = _call("listtasks").splitlines()
 
@@ -127,7 +129,9 @@ class TestReplayFallbackLog:
         assert output.strip() == "Imported 1 task run(s) from the fallback file"
         assert TaskLog.objects.filter(run_id=log.run_id).count() == 1
 
-    def test_with_the_database_unreachable_it_exits_1_and_keeps_the_file(self, tmp_path):
+    def test_with_the_database_unreachable_it_exits_1_and_keeps_the_file(
+        self, tmp_path
+    ):
         log = TaskLogFactory.build(task_type="report", status="completed")
         fallback_record(log, event="finish")
         unreachable = f"sqlite:///{tmp_path}/missing-dir/db.sqlite3"

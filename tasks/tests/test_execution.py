@@ -100,7 +100,13 @@ class TestTaskExecute:
 
         error = task_execute(task_id=task_id).error
 
-        for secret in ("/srv/autom8", "hunter2", "jane@example.com", "s3cret", "admin:"):
+        for secret in (
+            "/srv/autom8",
+            "hunter2",
+            "jane@example.com",
+            "s3cret",
+            "admin:",
+        ):
             assert secret not in error
         assert error.startswith("RuntimeError: cannot open <path>")
 
@@ -159,7 +165,9 @@ class TestTaskLogStart:
         assert caught.value.message == f"Task '{task_id}' is already running"
         assert TaskLog.objects.filter(task_type=task_id).count() == 1
 
-    def test_a_task_running_elsewhere_with_a_fresh_heartbeat_is_a_conflict(self, make_task):
+    def test_a_task_running_elsewhere_with_a_fresh_heartbeat_is_a_conflict(
+        self, make_task
+    ):
         task_id = make_task(lambda: {})
         TaskLogFactory(
             task_type=task_id,
@@ -187,7 +195,9 @@ class TestTaskLogStart:
         task_execute(task_id=task_id, trigger="schedule", scheduled_for=fire)
 
         log = task_log_start(
-            task_id=task_id, trigger="schedule", scheduled_for=fire + timedelta(minutes=1)
+            task_id=task_id,
+            trigger="schedule",
+            scheduled_for=fire + timedelta(minutes=1),
         )
 
         assert log.pk is not None
@@ -199,16 +209,24 @@ class TestTaskLogStart:
         task_log_finish(log, result={"ok": True})
 
         stored = TaskLog.objects.get(pk=log.pk)
-        assert (stored.status, stored.result) == (TaskLog.Status.COMPLETED, '{"ok": true}')
+        assert (stored.status, stored.result) == (
+            TaskLog.Status.COMPLETED,
+            '{"ok": true}',
+        )
 
-    def test_finishing_with_an_exception_fails_the_log_with_sanitised_text(self, make_task):
+    def test_finishing_with_an_exception_fails_the_log_with_sanitised_text(
+        self, make_task
+    ):
         task_id = make_task(lambda: {})
         log = task_log_start(task_id=task_id, trigger="manual")
 
         task_log_finish(log, error=OSError("disk /var/lib/x full"))
 
         stored = TaskLog.objects.get(pk=log.pk)
-        assert (stored.status, stored.error) == (TaskLog.Status.FAILED, "OSError: disk <path> full")
+        assert (stored.status, stored.error) == (
+            TaskLog.Status.FAILED,
+            "OSError: disk <path> full",
+        )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -259,7 +277,10 @@ class TestBackgroundRun:
         assert task_background_wait(timeout=10)
 
         stored = TaskLog.objects.get(pk=log.pk)
-        assert (stored.status, stored.result) == (TaskLog.Status.COMPLETED, '{"done": 1}')
+        assert (stored.status, stored.result) == (
+            TaskLog.Status.COMPLETED,
+            '{"done": 1}',
+        )
 
     def test_a_second_start_while_running_is_a_conflict(self, make_task):
         release = threading.Event()
@@ -351,7 +372,10 @@ class TestBackgroundRunAtExit:
         run_id, _ = _background_run_then_exit(seconds=1, grace=30)
 
         stored = TaskLog.objects.get(run_id=run_id)
-        assert (stored.status, stored.result) == (TaskLog.Status.COMPLETED, '{"slept": 1.0}')
+        assert (stored.status, stored.result) == (
+            TaskLog.Status.COMPLETED,
+            '{"slept": 1.0}',
+        )
 
     def test_the_wait_at_exit_ends_after_the_grace_period(self):
         run_id, took = _background_run_then_exit(seconds=60, grace=1)

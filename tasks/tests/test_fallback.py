@@ -28,7 +28,10 @@ from tasks.tests.support import (
     this_host,
 )
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_dirs")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("engine_dirs"),
+]
 
 
 def _dies_mid_run(outage: ExitStack):
@@ -90,7 +93,9 @@ def test_replay_empties_the_file(make_task):
     assert fallback_lines() == []
 
 
-def test_a_run_with_the_database_down_throughout_is_recorded_start_and_finish(make_task):
+def test_a_run_with_the_database_down_throughout_is_recorded_start_and_finish(
+    make_task,
+):
     log = _run_with_database_down(make_task)
 
     assert [(e["event"], e["run_id"]) for e in fallback_lines()] == [
@@ -136,7 +141,9 @@ def test_replay_while_the_database_is_still_down_keeps_the_file(make_task):
 
 def test_replay_does_not_overwrite_an_outcome_already_stored():
     log = TaskLogFactory(status="completed", result='{"real": 1}')
-    stale = TaskLog(**{f.attname: getattr(log, f.attname) for f in TaskLog._meta.fields})
+    stale = TaskLog(
+        **{f.attname: getattr(log, f.attname) for f in TaskLog._meta.fields}
+    )
     stale.status, stale.result = "failed", None
     fallback_record(stale, event="finish")
 
@@ -203,7 +210,9 @@ def test_a_start_only_run_of_another_host_is_not_kept_alive_by_a_local_pid(setti
     assert "outcome was never written" in stored.error
 
 
-def test_a_start_only_run_of_another_host_with_a_fresh_heartbeat_stays_running(settings):
+def test_a_start_only_run_of_another_host_with_a_fresh_heartbeat_stays_running(
+    settings,
+):
     settings.TASK_STALE_SECONDS = 300
     orphan = _start_only(owner="another-host:1", started_at=timezone.now())
 
@@ -213,7 +222,9 @@ def test_a_start_only_run_of_another_host_with_a_fresh_heartbeat_stays_running(s
 
 
 def test_a_start_only_run_of_a_live_local_owner_is_imported_with_a_fresh_heartbeat():
-    live = _start_only(owner=current_owner(), started_at=timezone.now() - timedelta(seconds=1))
+    live = _start_only(
+        owner=current_owner(), started_at=timezone.now() - timedelta(seconds=1)
+    )
     replayed_at = timezone.now()
 
     fallback_replay()
@@ -268,7 +279,9 @@ def test_the_set_aside_lines_are_private_to_their_owner():
 def test_a_fire_that_also_ran_elsewhere_is_kept_without_its_fire_time():
     fire = timezone.now().replace(microsecond=0)
     TaskLogFactory(task_type="backup", scheduled_for=fire)
-    duplicate = TaskLogFactory.build(task_type="backup", scheduled_for=fire, run_id=uuid.uuid4())
+    duplicate = TaskLogFactory.build(
+        task_type="backup", scheduled_for=fire, run_id=uuid.uuid4()
+    )
     fallback_record(duplicate, event="finish")
 
     fallback_replay()
@@ -308,7 +321,9 @@ print(total)
 
 
 def test_concurrent_writers_and_replayers_lose_nothing_and_double_nothing():
-    env = process_env(TASK_FALLBACK_LOG=str(settings.TASK_FALLBACK_LOG), LOG_LEVEL="error")
+    env = process_env(
+        TASK_FALLBACK_LOG=str(settings.TASK_FALLBACK_LOG), LOG_LEVEL="error"
+    )
 
     def spawn(code: str, *args: str) -> subprocess.Popen:
         return subprocess.Popen(

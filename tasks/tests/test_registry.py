@@ -41,12 +41,14 @@ def test_a_registered_class_is_instantiated_and_run(scratch):
 
 def test_a_class_without_run_is_rejected(scratch):
     with pytest.raises(TypeError):
-        registry.register(scratch, name="Scratch", schedule="* * * * *")(type("NoRun", (), {}))
+        registry.register(scratch, name="Scratch", schedule="* * * * *")(
+            type("NoRun", (), {})
+        )
 
 
 def test_another_object_cannot_take_a_registered_id():
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("backup", name="Other", schedule="* * * * *")(lambda: {})
+        registry.register("backup", name="Other", schedule="* * * * *")(dict)
 
 
 def test_an_unknown_id_has_no_definition():

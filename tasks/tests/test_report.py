@@ -20,13 +20,20 @@ NOW = timezone.now()
 
 def _log(task_type: str, status: str, *, hours_ago: float = 1, **fields):
     started = NOW - timedelta(hours=hours_ago)
-    return TaskLogFactory(task_type=task_type, status=status, started_at=started, **fields)
+    return TaskLogFactory(
+        task_type=task_type, status=status, started_at=started, **fields
+    )
 
 
 @pytest.fixture
 def day_of_runs():
     _log("backup", "completed", hours_ago=20)
-    _log("backup", "completed", hours_ago=2, result='{"file": "autom8-backup-x.sqlite3.gz"}')
+    _log(
+        "backup",
+        "completed",
+        hours_ago=2,
+        result='{"file": "autom8-backup-x.sqlite3.gz"}',
+    )
     _log("backup", "failed", hours_ago=1)
     _log("cleanup", "completed")
     _log("cleanup", "interrupted")

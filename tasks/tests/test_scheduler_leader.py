@@ -219,9 +219,7 @@ class TestLockConnectionParams:
 
 
 @pytest.mark.django_db
-def test_an_unmet_sslmode_keeps_the_lock_session_from_connecting(
-    advisory, monkeypatch
-):
+def test_an_unmet_sslmode_keeps_the_lock_session_from_connecting(advisory, monkeypatch):
     options = {**connection.settings_dict["OPTIONS"], "sslmode": "require"}
     monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)  # no TLS here
     leadership = advisory("a:1")

@@ -54,7 +54,9 @@ class TestTaskLogsReconcile:
             assert count == 0
             assert TaskLog.objects.get(pk=log.pk).status == TaskLog.Status.RUNNING
 
-    def test_a_live_process_that_stopped_beating_for_a_run_no_longer_holds_it(self, settings):
+    def test_a_live_process_that_stopped_beating_for_a_run_no_longer_holds_it(
+        self, settings
+    ):
         settings.TASK_STALE_SECONDS = 300
         with live_process() as process:
             now = timezone.now()
@@ -73,7 +75,8 @@ class TestTaskLogsReconcile:
     def test_a_pid_reused_by_a_newer_process_does_not_keep_a_run_alive(self):
         with live_process() as process:
             log = _running(
-                owner=this_host(process.pid), started_at=timezone.now() - timedelta(hours=1)
+                owner=this_host(process.pid),
+                started_at=timezone.now() - timedelta(hours=1),
             )
 
             count = task_logs_reconcile()
@@ -84,7 +87,9 @@ class TestTaskLogsReconcile:
     def test_another_hosts_run_with_a_fresh_heartbeat_is_untouched(self, settings):
         settings.TASK_STALE_SECONDS = 300
         now = timezone.now()
-        log = _running(owner="elsewhere:123", started_at=now - timedelta(hours=5), heartbeat_at=now)
+        log = _running(
+            owner="elsewhere:123", started_at=now - timedelta(hours=5), heartbeat_at=now
+        )
 
         count = task_logs_reconcile(now=now + timedelta(seconds=299))
 
@@ -103,7 +108,9 @@ class TestTaskLogsReconcile:
         assert "No heartbeat from elsewhere:123" in stored.error
 
     def test_finished_runs_are_never_reconciled(self):
-        log = TaskLogFactory(status=TaskLog.Status.COMPLETED, owner=this_host(dead_pid()))
+        log = TaskLogFactory(
+            status=TaskLog.Status.COMPLETED, owner=this_host(dead_pid())
+        )
 
         count = task_logs_reconcile()
 

@@ -36,7 +36,9 @@ class Command(BaseCommand):
             return
         if not SNAPSHOT_PATH.exists():
             raise CommandError(f"{SNAPSHOT_PATH} is missing: run with --write")
-        problems = compare(json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8")), shapes)
+        problems = compare(
+            json.loads(SNAPSHOT_PATH.read_text(encoding="utf-8")), shapes
+        )
         if problems:
             raise CommandError("Contract snapshot differs:\n  " + "\n  ".join(problems))
         self.stdout.write(f"{len(shapes)} shapes match {SNAPSHOT_PATH}")

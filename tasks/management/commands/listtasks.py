@@ -37,15 +37,21 @@ class Command(BaseCommand):
                     body["name"],
                     body["schedule"],
                     "yes" if body["enabled"] else "no",
-                    _moment(overview.last_log.started_at if overview.last_log else None),
+                    _moment(
+                        overview.last_log.started_at if overview.last_log else None
+                    ),
                     _moment(overview.next_run if body["enabled"] else None),
                     body["status"] or "-",
                 )
             )
-        widths = [max(len(str(row[i])) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+        widths = [
+            max(len(str(row[i])) for row in [COLUMNS, *rows])
+            for i in range(len(COLUMNS))
+        ]
         for row in [COLUMNS, *rows]:
             self.stdout.write(
                 "  ".join(
-                    str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+                    str(cell).ljust(width)
+                    for cell, width in zip(row, widths, strict=True)
                 ).rstrip()
             )

@@ -18,9 +18,16 @@ class Command(BaseCommand):
         try:
             connection.ensure_connection()
         except DATABASE_DOWN_ERRORS as exc:
-            raise CommandError("Database unavailable; the fallback file is kept") from exc
+            raise CommandError(
+                "Database unavailable; the fallback file is kept"
+            ) from exc
         imported = fallback_replay()
-        pending = settings.TASK_FALLBACK_LOG.exists() and settings.TASK_FALLBACK_LOG.stat().st_size
+        pending = (
+            settings.TASK_FALLBACK_LOG.exists()
+            and settings.TASK_FALLBACK_LOG.stat().st_size
+        )
         if pending:
-            raise CommandError("Fallback file not fully imported; it is kept for a later replay")
+            raise CommandError(
+                "Fallback file not fully imported; it is kept for a later replay"
+            )
         self.stdout.write(f"Imported {imported} task run(s) from the fallback file")

@@ -15,7 +15,9 @@ class Command(BaseCommand):
     help = "Verify a backup's SHA-256 against its manifest, then restore the database from it."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", help="the backup file (.gz) written by the backup task")
+        parser.add_argument(
+            "path", help="the backup file (.gz) written by the backup task"
+        )
 
     def handle(self, *args: object, path: str, **options: object) -> None:
         try:
@@ -26,7 +28,9 @@ class Command(BaseCommand):
             raise CommandError(f"Restore failed: {exc}") from exc
         except OSError as exc:
             raise CommandError(f"Restore failed: {exc.strerror or exc}") from exc
-        self.stdout.write(f"Restored {restored['file']} ({restored['method']}, sha256 verified)")
+        self.stdout.write(
+            f"Restored {restored['file']} ({restored['method']}, sha256 verified)"
+        )
         if restored["interrupted"]:
             self.stdout.write(
                 f"{restored['interrupted']} run(s) caught running in the backup marked interrupted"
