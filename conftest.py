@@ -62,3 +62,11 @@ def admin(db):
     from tests.factories import AdminFactory
 
     return AdminFactory()
+
+
+@pytest.fixture
+def live_scheduler(db):
+    """A scheduler leader that beat its heart just now (its lease row only)."""
+    from tasks.tests.factories import SchedulerLeaseFactory
+
+    return SchedulerLeaseFactory()

@@ -305,7 +305,6 @@ if not REDIS_URL:
 # --- scheduler -----------------------------------------------------------------
 
 APSCHEDULER_DATETIME_FORMAT = "Y-m-d H:i:s"
-APSCHEDULER_RUN_NOW_TIMEOUT = 25
 SCHEDULER_HEARTBEAT_SECONDS = env_int("SCHEDULER_HEARTBEAT_SECONDS", 5, minimum=1)
 SCHEDULER_LEASE_SECONDS = env_int("SCHEDULER_LEASE_SECONDS", 10, minimum=2)
 SCHEDULER_MISFIRE_GRACE_SECONDS = env_int(
@@ -323,6 +322,9 @@ TASK_FALLBACK_LOG = Path(
 )
 TASK_HEARTBEAT_SECONDS = env_int("TASK_HEARTBEAT_SECONDS", 30, minimum=1)
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 300, minimum=2)
+# A run request no scheduler picked up in this time is given up (interrupted)
+# rather than run hours late when a scheduler finally starts.
+TASK_QUEUE_TIMEOUT_SECONDS = env_int("TASK_QUEUE_TIMEOUT_SECONDS", 3600, minimum=10)
 ALERT_EMAILS = env_list("ALERT_EMAILS", [])
 
 EMAIL_BACKEND = env_str(

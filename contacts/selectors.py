@@ -17,11 +17,11 @@ from contacts.models import (
 )
 from contacts.validation import (
     email_lookup_value,
-    has_control_characters,
     normalise_email,
     normalise_phone,
 )
 from contract.errors import Invalid
+from contract.text import has_control_characters, refuse_control_characters
 from security.crypto import blind_index
 
 DEFAULT_SORT = "name"
@@ -152,8 +152,7 @@ def _same_as_cursor(field: str, given: str | None, from_cursor: str) -> str:
 def _filtered(*, name: str | None, phone: str | None, email: str | None) -> QuerySet:
     contacts = Contact.objects.all()
     if name:
-        if has_control_characters(name):
-            raise Invalid("name must not contain control characters", field="name")
+        refuse_control_characters(name, field="name")
         contacts = contacts.filter(name__icontains=name)
     if phone:
         contacts = contacts.filter(phone_index=blind_index(normalise_phone(phone)))

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 
 from contract.errors import Invalid
+from contract.text import has_control_characters, refuse_control_characters
 
 NAME_MIN_LENGTH = 2
 NAME_MAX_LENGTH = 100
@@ -23,9 +24,6 @@ PHONE_MAX_INPUT_LENGTH = 64
 EMAIL_MAX_LENGTH = 254
 PHONE_EXAMPLE = "+254712345678"
 
-# Cc: C0/C1 controls, NUL and DEL; Cs: lone surrogates, which no database
-# accepts as text; Zl/Zp: line and paragraph separators.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _FORBIDDEN_NAME_CHARACTERS = frozenset("<>")
 # Cf: invisible formatting (bidi overrides and isolates, zero-width space,
 # byte order mark, soft hyphen) that can make a name display as another.
@@ -36,11 +34,6 @@ _JOINERS = frozenset("\u200c\u200d")
 _JOINABLE_CATEGORIES = ("L", "M")
 
 _email_validator = EmailValidator(message="Email must be a valid email address")
-
-
-def has_control_characters(value: str) -> bool:
-    """True when ``value`` holds a control character, NUL or lone surrogate."""
-    return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in value)
 
 
 def _has_invisible_formatting(value: str) -> bool:
@@ -69,8 +62,7 @@ def normalise_name(value: str | None) -> str:
     if value is None:
         raise Invalid("Name is required", field="name")
     name = value.strip()
-    if has_control_characters(name):
-        raise Invalid("Name must not contain control characters", field="name")
+    refuse_control_characters(name, field="name", label="Name")
     if _has_invisible_formatting(name):
         raise Invalid(
             "Name must not contain invisible formatting characters", field="name"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contract.errors import Invalid
+from contract.text import refuse_control_characters
 
 TOKEN_PAIR_KEYS = ("access", "refresh", "token_type", "expires_in")
 PROTECTED_KEYS = ("message", "user", "role")
@@ -56,9 +57,7 @@ def _text(data: dict, field: str, *, maximum: int) -> str:
 def _plain_text(data: dict, field: str, *, maximum: int) -> str:
     value = _text(data, field, maximum=maximum)
     # Usernames and tokens never hold control characters.
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise Invalid(f"{field} must not contain control characters", field=field)
-    return value
+    return refuse_control_characters(value, field=field)
 
 
 def _password(data: dict) -> str:

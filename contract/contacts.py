@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 
 from contacts.models import CONTACT_LIST_MAX_LIMIT, Contact
 from contract.errors import Invalid
+from contract.text import refuse_control_characters
 from contract.time import iso_utc
 
 CONTACT_KEYS = ("id", "name", "phone", "email", "created_at", "updated_at")
-CONTACT_META_KEYS = ("total", "limit", "offset", "next_cursor")
 PAYLOAD_FIELDS = ("name", "phone", "email")
 REQUIRED_FIELDS = ("name", "phone")
 NULLABLE_FIELDS = ("email",)
@@ -112,8 +111,7 @@ def parse_contact_list_query(params: Mapping[str, str]) -> dict[str, object]:
             continue
         if not value.strip():
             raise Invalid(f"{name} must not be empty", field=name)
-        if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-            raise Invalid(f"{name} must not contain control characters", field=name)
+        refuse_control_characters(value, field=name)
         if name in _INTEGER_MESSAGES:
             query[name] = _whole_number(name, value)
         elif name == "phone" and value[:1] == " " and value[1:2].isdigit():

@@ -28,8 +28,6 @@ ENDPOINTS = {
     "admin": "/admin/",
 }
 
-HEALTH_CHECK_KEYS = ("database", "cache", "scheduler")
-
 
 def root_body(*, version: str) -> dict:
     """``GET /``: the service name, version and where everything lives."""

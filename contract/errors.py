@@ -20,6 +20,23 @@ STATUS_PHRASES = {
 }
 
 
+# The ``message`` of an error when nothing more specific is known; the error
+# classes below and the outermost handlers all take theirs from here.
+DEFAULT_MESSAGES = {
+    400: "Bad request",
+    401: "Authentication credentials were not provided or are invalid",
+    403: "You do not have permission to perform this action",
+    404: "Resource not found",
+    405: "Method not allowed",
+    406: "Not acceptable: this API answers application/json",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type: send application/json",
+    500: "Internal Server Error",
+    503: "Service temporarily unavailable",
+}
+
+
 def status_phrase(status: int) -> str:
     """The contract's ``error`` value for an HTTP status."""
     return STATUS_PHRASES.get(status, "Error")
@@ -43,7 +60,7 @@ class Autom8Error(Exception):
     """Base of the errors services raise; each maps to one HTTP status."""
 
     status = 500
-    default_message = "Internal Server Error"
+    default_message = DEFAULT_MESSAGES[500]
 
     def __init__(
         self,
@@ -84,32 +101,38 @@ class Unauthorized(Autom8Error):
     """401: missing or unusable credentials."""
 
     status = 401
-    default_message = "Authentication credentials were not provided or are invalid"
+    default_message = DEFAULT_MESSAGES[401]
 
 
 class Forbidden(Autom8Error):
     """403: the caller's role may not do this."""
 
     status = 403
-    default_message = "You do not have permission to perform this action"
+    default_message = DEFAULT_MESSAGES[403]
 
 
 class NotFound(Autom8Error):
     """404: the resource does not exist."""
 
     status = 404
-    default_message = "Resource not found"
+    default_message = DEFAULT_MESSAGES[404]
 
 
 class Conflict(Autom8Error):
     """409: the request clashes with the current state."""
 
     status = 409
-    default_message = "Conflict"
+    default_message = DEFAULT_MESSAGES[409]
 
 
 class ServiceUnavailable(Autom8Error):
-    """503: a dependency the request needs is down."""
+    """503: a dependency the request needs is down; says when to try again."""
 
     status = 503
-    default_message = "Service temporarily unavailable"
+    default_message = DEFAULT_MESSAGES[503]
+    retry_after_seconds = 5
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Retry-After``, in seconds."""
+        return {"Retry-After": str(self.retry_after_seconds)}

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from contract.errors import Invalid
+from contract.text import refuse_control_characters
 from contract.time import iso_utc
 from tasks.models import Task, TaskLog
 
 TASK_KEYS = ("id", "name", "schedule", "enabled", "last_run", "next_run", "status")
-TASK_LOG_KEYS = (
-    "id",
-    "task_type",
-    "task_name",
-    "status",
-    "started_at",
-    "completed_at",
-    "result",
-    "error",
-)
-JOB_KEYS = ("id", "name", "next_run_time", "trigger", "enabled")
-STATS_KEYS = (
-    "total_executions",
-    "completed",
-    "failed",
-    "running",
-    "interrupted",
-    "success_rate",
-)
-TASK_LOG_STATUSES = ("running", "completed", "failed", "interrupted")
+TASK_LOG_STATUSES = tuple(TaskLog.Status.values)
 TASK_LOG_LIMIT_DEFAULT = 50
 TASK_LOG_LIMIT_MAX = 500
 TASK_TYPE_MAX_LENGTH = 64
@@ -37,6 +20,7 @@ TASK_TYPE_MAX_LENGTH = 64
 # A task's ``status`` names the outcome of its last run; a log's ``status``
 # names the run's state, where a finished good run is ``completed``.
 _RUN_OUTCOME = {
+    TaskLog.Status.QUEUED: "queued",
     TaskLog.Status.COMPLETED: "success",
     TaskLog.Status.FAILED: "failed",
     TaskLog.Status.RUNNING: "running",
@@ -96,19 +80,34 @@ def scheduler_job_to_dict(
     }
 
 
-def scheduler_status_body(
-    *,
-    running: bool,
-    leader: str | None,
-    heartbeat_at: datetime | None,
-    jobs: list[dict],
-) -> dict:
+class TaskPlan(Protocol):
+    """A task with its next fire and its trigger's description."""
+
+    task: Task
+    next_run: datetime | None
+    trigger: str
+
+
+class SchedulerView(Protocol):
+    """The scheduler's state and its jobs, as the selector reports them."""
+
+    running: bool
+    leader: str | None
+    heartbeat_at: datetime | None
+    jobs: Sequence[TaskPlan]
+
+
+def scheduler_status_body(status: SchedulerView) -> dict:
     """``GET /scheduler/status``; ``leader``, ``heartbeat_at`` None unless running."""
+    running = status.running
     return {
         "running": running,
-        "leader": leader if running else None,
-        "heartbeat_at": iso_utc(heartbeat_at) if running else None,
-        "jobs": jobs,
+        "leader": status.leader if running else None,
+        "heartbeat_at": iso_utc(status.heartbeat_at) if running else None,
+        "jobs": [
+            scheduler_job_to_dict(job.task, next_run=job.next_run, trigger=job.trigger)
+            for job in status.jobs
+        ],
     }
 
 
@@ -177,10 +176,8 @@ def parse_task_log_query(params: Mapping[str, str]) -> dict:
     or holds control characters.
     """
     task_type = (params.get("task_type") or "").strip() or None
-    if task_type is not None and any(ord(c) < 32 or ord(c) == 127 for c in task_type):
-        raise Invalid(
-            "task_type must not contain control characters", field="task_type"
-        )
+    if task_type is not None:
+        refuse_control_characters(task_type, field="task_type")
     if task_type is not None and len(task_type) > TASK_TYPE_MAX_LENGTH:
         raise Invalid(
             f"task_type must be at most {TASK_TYPE_MAX_LENGTH} characters",

@@ -10,7 +10,6 @@ so ``deprecated_routes()`` can list it for ``/api/v1/info`` notices.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -63,10 +62,11 @@ def _midnight_utc(day: date) -> int:
 
 
 def deprecated(*, sunset: date, successor: str, deprecated_on: date) -> Callable:
-    """Mark an APIView class or a view function as deprecated.
+    """Mark an APIView class as deprecated (every API view is one).
 
     Raises ImproperlyConfigured at decoration time when the sunset is before
-    the deprecation date or the successor is empty.
+    the deprecation date or the successor is empty, and TypeError when the
+    decorated object is not an APIView class.
     """
     if sunset < deprecated_on:
         raise ImproperlyConfigured(
@@ -80,7 +80,7 @@ def deprecated(*, sunset: date, successor: str, deprecated_on: date) -> Callable
     def decorate(view):
         if isinstance(view, type) and issubclass(view, APIView):
             return _deprecate_class(view, info)
-        return _deprecate_function(view, info)
+        raise TypeError(f"@deprecated decorates APIView classes, not {view!r}")
 
     return decorate
 
@@ -97,21 +97,6 @@ def _deprecate_class(view_class: type[APIView], info: Deprecation) -> type[APIVi
     view_class = extend_schema(deprecated=True)(view_class)
     _REGISTRY[view_class] = info
     return view_class
-
-
-def _deprecate_function(view: Callable, info: Deprecation) -> Callable:
-    if hasattr(view, "cls"):  # an @api_view function: document its class
-        extend_schema(deprecated=True)(view)
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        _announce(request, response, info)
-        return response
-
-    _REGISTRY[view] = info
-    _REGISTRY[wrapper] = info
-    return wrapper
 
 
 def _announce(request, response, info: Deprecation) -> None:
@@ -157,14 +142,7 @@ def _caller(request) -> str:
 
 def deprecation_of(view: Callable) -> Deprecation | None:
     """The deprecation registered for a URL pattern's callback, or None."""
-    for candidate in (
-        view,
-        getattr(view, "cls", None),
-        getattr(view, "view_class", None),
-    ):
-        if candidate is not None and candidate in _REGISTRY:
-            return _REGISTRY[candidate]
-    return None
+    return _REGISTRY.get(getattr(view, "view_class", None))
 
 
 def deprecated_routes(urlconf: str | None = None) -> list[DeprecatedRoute]:
@@ -187,9 +165,7 @@ def _walk(patterns: Iterable, prefix: str):
 
 
 def _methods(callback: Callable) -> tuple[str, ...]:
-    view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-    if view_class is None:
-        return ("GET",)
+    view_class = callback.view_class
     return tuple(
         method.upper()
         for method in view_class.http_method_names

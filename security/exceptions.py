@@ -21,7 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from contract.errors import Autom8Error, error_body
+from contract.errors import DEFAULT_MESSAGES, Autom8Error, error_body
 from security.throttling import throttles_checked
 
 logger = logging.getLogger("autom8.errors")
@@ -30,28 +30,14 @@ RATE_LIMITED_MESSAGE = "Too many requests. Please try again later."
 # django-ratelimit's own decorator does not say when its window ends.
 RATELIMITED_RETRY_AFTER = "60"
 
-_DEFAULT_MESSAGES = {
-    400: "Bad request",
-    401: "Authentication credentials were not provided or are invalid",
-    403: "You do not have permission to perform this action",
-    404: "Resource not found",
-    405: "Method not allowed",
-    406: "Not acceptable: this API answers application/json",
-    413: "Request body too large",
-    415: "Unsupported media type: send application/json",
-    429: RATE_LIMITED_MESSAGE,
-    500: "Internal Server Error",
-    503: "Service temporarily unavailable",
-}
-
 _DRF_MESSAGES = {
     drf.NotAuthenticated: "Authentication credentials were not provided",
     drf.AuthenticationFailed: "Invalid or expired credentials",
-    drf.PermissionDenied: "You do not have permission to perform this action",
-    drf.NotFound: "Resource not found",
+    drf.PermissionDenied: DEFAULT_MESSAGES[403],
+    drf.NotFound: DEFAULT_MESSAGES[404],
     drf.ParseError: "Malformed request body: it must be valid JSON",
-    drf.UnsupportedMediaType: "Unsupported media type: send application/json",
-    drf.NotAcceptable: "Not acceptable: this API answers application/json",
+    drf.UnsupportedMediaType: DEFAULT_MESSAGES[415],
+    drf.NotAcceptable: DEFAULT_MESSAGES[406],
 }
 
 
@@ -77,8 +63,10 @@ def json_error_response(
 
 def default_message(status: int) -> str:
     """A generic ``message`` for an error status when nothing more is known."""
-    if status in _DEFAULT_MESSAGES:
-        return _DEFAULT_MESSAGES[status]
+    if status == 429:
+        return RATE_LIMITED_MESSAGE
+    if status in DEFAULT_MESSAGES:
+        return DEFAULT_MESSAGES[status]
     return "Request failed" if status < 500 else "Internal Server Error"
 
 
@@ -201,7 +189,7 @@ def bad_request(
     """Django's ``handler400``; a body over the upload limit is a 413."""
     if isinstance(exception, RequestDataTooBig):
         return json_error_response(413, default_message(413))
-    return json_error_response(400, "Bad request")
+    return json_error_response(400, DEFAULT_MESSAGES[400])
 
 
 def permission_denied(
@@ -212,14 +200,14 @@ def permission_denied(
         response = json_error_response(429, RATE_LIMITED_MESSAGE)
         response["Retry-After"] = RATELIMITED_RETRY_AFTER
         return response
-    return json_error_response(403, "You do not have permission to perform this action")
+    return json_error_response(403, DEFAULT_MESSAGES[403])
 
 
 def page_not_found(
     request: HttpRequest, exception: Exception | None = None
 ) -> HttpResponse:
     """Django's ``handler404``."""
-    return json_error_response(404, "Resource not found")
+    return json_error_response(404, DEFAULT_MESSAGES[404])
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -8,7 +8,7 @@ callers whose role may not act get 403.
 
 from __future__ import annotations
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 ADMIN = "admin"
@@ -38,14 +38,3 @@ class IsAdminRole(BasePermission):
 
     def has_permission(self, request: Request, view) -> bool:
         return _authenticated(request) and user_role(request.user) == ADMIN
-
-
-class IsAdminOrReadOnly(BasePermission):
-    """Reads for every authenticated caller, writes for ``admin`` only."""
-
-    message = "This action requires the admin role"
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not _authenticated(request):
-            return False
-        return request.method in SAFE_METHODS or user_role(request.user) == ADMIN

@@ -1,5 +1,11 @@
 """Admin: tasks are edited (switch, schedule) and run; task logs are read-only.
 
+"Run now" queues a run request that the scheduler executes, like the API.
+django-apscheduler's own pages (jobs, executions) are not shown: its job
+store only mirrors the Task table, which is the one place to edit a
+schedule, and its "run selected jobs" action would run task code inside
+the web worker.
+
 Listing tasks writes nothing. Task rows come from ``runscheduler`` (it
 seeds the registered tasks at start), from the API's toggle and schedule
 (a missing row is created from the registry defaults) and from the task
@@ -22,13 +28,14 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.urls import URLPattern, path, reverse
+from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from contract.errors import Autom8Error, Invalid
 from tasks.models import Task, TaskLog
 from tasks.scheduler.cron import schedule_normalise
 from tasks.selectors import task_unseeded_list
 from tasks.services.catalog import task_seed, task_update
-from tasks.services.execution import task_start_background
+from tasks.services.execution import task_run_request
 
 
 class TaskAdminForm(forms.ModelForm):
@@ -106,16 +113,17 @@ class TaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Run now")
     def run_now(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-        """Start each selected task in the background."""
+        """Ask the scheduler to run each selected task now."""
         for task in queryset:
             try:
-                log = task_start_background(task_id=task.pk)
+                log = task_run_request(task_id=task.pk)
             except Autom8Error as exc:
                 self.message_user(request, exc.message, level=messages.ERROR)
                 continue
             self.message_user(
                 request,
-                f"Task '{task.pk}' started (task log {log.pk})",
+                f"Task '{task.pk}' queued: the scheduler starts it within seconds "
+                f"(task log {log.pk})",
                 level=messages.SUCCESS,
             )
 
@@ -155,3 +163,9 @@ class TaskLogAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: TaskLog | None = None
     ) -> bool:
         return False
+
+
+# Registered by django_apscheduler.admin, which the admin autodiscovers first.
+for _model in (DjangoJob, DjangoJobExecution):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

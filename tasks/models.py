@@ -27,6 +27,7 @@ class TaskLog(models.Model):
     """One run of a task, from start to outcome."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued"
         RUNNING = "running"
         COMPLETED = "completed"
         FAILED = "failed"
@@ -47,6 +48,7 @@ class TaskLog(models.Model):
     )
     scheduled_for = models.DateTimeField(null=True, blank=True)
     owner = models.CharField(max_length=255, blank=True, default="")
+    # A queued run's request time until the scheduler starts it.
     started_at = models.DateTimeField()
     # Refreshed by the running process; a run on another host whose heartbeat
     # went stale is presumed dead (its pid cannot be checked from here).
@@ -73,12 +75,12 @@ class TaskLog(models.Model):
                 condition=Q(scheduled_for__isnull=False),
                 name="tasklog_one_run_per_fire",
             ),
-            # No overlap: at most one running run per task, even when two
-            # starts race past the "already running" check.
+            # No overlap: at most one queued or running run per task, even
+            # when two starts or run requests race past the check.
             models.UniqueConstraint(
                 fields=["task_type"],
-                condition=Q(status="running"),
-                name="tasklog_one_running_per_task",
+                condition=Q(status__in=["queued", "running"]),
+                name="tasklog_one_active_per_task",
             ),
         ]
 

@@ -41,6 +41,16 @@ class TaskOverview:
     trigger: str
 
 
+@dataclass(frozen=True)
+class SchedulerStatus:
+    """The scheduler's state and every task as one of its jobs."""
+
+    running: bool
+    leader: str | None
+    heartbeat_at: datetime | None
+    jobs: list[TaskOverview]
+
+
 def scheduler_state(*, now: datetime | None = None) -> SchedulerState:
     """The scheduler's state from the lease row.
 
@@ -60,6 +70,18 @@ def scheduler_state(*, now: datetime | None = None) -> SchedulerState:
     return SchedulerState(health="stale", leader=None, heartbeat_at=None)
 
 
+def scheduler_status(*, now: datetime | None = None) -> SchedulerStatus:
+    """Who leads the scheduler, its last heartbeat, and the job of every task."""
+    now = now or timezone.now()
+    state = scheduler_state(now=now)
+    return SchedulerStatus(
+        running=state.running,
+        leader=state.leader,
+        heartbeat_at=state.heartbeat_at,
+        jobs=task_list(now=now),
+    )
+
+
 def task_list(*, now: datetime | None = None) -> list[TaskOverview]:
     """Every registered task, ordered by id, in three queries at most.
 
@@ -75,6 +97,17 @@ def task_get(*, task_id: str, now: datetime | None = None) -> TaskOverview | Non
     if definition is None:
         return None
     return _overviews([definition], now=now or timezone.now())[0]
+
+
+def task_overview(task: Task, *, now: datetime | None = None) -> TaskOverview:
+    """``task`` (a row already read) with its last run and next fire."""
+    definition = registry.get_definition(task.pk)
+    if definition is None:
+        next_run, trigger = _fire_plan(task, now=now or timezone.now())
+        return TaskOverview(
+            task=task, last_log=None, next_run=next_run, trigger=trigger
+        )
+    return _overviews([definition], now=now or timezone.now(), rows={task.pk: task})[0]
 
 
 def task_unseeded_list() -> list[registry.TaskDefinition]:
@@ -100,6 +133,15 @@ def task_log_list(
     return list(logs.order_by("-started_at", "-id")[:limit])
 
 
+def task_log_queued_ids() -> list[int]:
+    """Ids of the queued run requests, oldest first."""
+    return list(
+        TaskLog.objects.filter(status=TaskLog.Status.QUEUED)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
 def task_log_stats() -> dict[str, int]:
     """Counts of all task logs, in total and per status, in one query."""
     return TaskLog.objects.aggregate(
@@ -111,9 +153,12 @@ def task_log_stats() -> dict[str, int]:
     )
 
 
-def _overviews(definitions: list, *, now: datetime) -> list[TaskOverview]:
+def _overviews(
+    definitions: list, *, now: datetime, rows: dict[str, Task] | None = None
+) -> list[TaskOverview]:
     ids = [definition.id for definition in definitions]
-    rows = {task.pk: task for task in Task.objects.filter(pk__in=ids)}
+    if rows is None:
+        rows = {task.pk: task for task in Task.objects.filter(pk__in=ids)}
     newest = (
         TaskLog.objects.filter(task_type=OuterRef("task_type"))
         .order_by("-started_at", "-id")

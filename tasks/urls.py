@@ -21,17 +21,17 @@ urlpatterns = [
     ),
     path(
         "scheduler/jobs/<str:task_id>/run",
-        views.SchedulerJobRunView.as_view(),
+        views.SchedulerJobActionView.as_view(action="run"),
         name="job-run",
     ),
     path(
         "scheduler/jobs/<str:task_id>/pause",
-        views.SchedulerJobPauseView.as_view(),
+        views.SchedulerJobActionView.as_view(action="pause"),
         name="job-pause",
     ),
     path(
         "scheduler/jobs/<str:task_id>/resume",
-        views.SchedulerJobResumeView.as_view(),
+        views.SchedulerJobActionView.as_view(action="resume"),
         name="job-resume",
     ),
     path("task_logs", views.TaskLogListView.as_view(), name="log-list"),

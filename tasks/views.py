@@ -12,11 +12,11 @@ from rest_framework.views import APIView
 
 from contract.errors import NotFound
 from contract.tasks import (
+    TASK_LOG_STATUSES,
     parse_schedule_payload,
     parse_task_log_query,
     parse_toggle_payload,
     scheduler_job_action_body,
-    scheduler_job_to_dict,
     scheduler_status_body,
     task_list_body,
     task_log_list_body,
@@ -29,14 +29,15 @@ from security.deprecation import deprecated
 from security.permissions import IsAdminRole, IsUserRole
 from tasks.selectors import (
     TaskOverview,
-    scheduler_state,
+    scheduler_status,
     task_get,
     task_list,
     task_log_list,
     task_log_stats,
 )
 from tasks.services.catalog import task_reschedule, task_toggle
-from tasks.services.execution import task_start_background
+from tasks.services.control import scheduler_job_control
+from tasks.services.execution import task_run_request
 
 _ADMIN = [IsAdminRole]
 _READ = [IsUserRole]
@@ -48,7 +49,7 @@ _LOG_QUERY = [
     OpenApiParameter(
         "status",
         OpenApiTypes.STR,
-        enum=["running", "completed", "failed", "interrupted"],
+        enum=list(TASK_LOG_STATUSES),
     ),
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 500, default 50"),
 ]
@@ -90,7 +91,7 @@ class TaskDetailView(APIView):
 
 
 class TaskRunView(APIView):
-    """Start a task now, in the background (admin)."""
+    """Ask the scheduler to run a task now (admin); answers with the queued log."""
 
     permission_classes = _ADMIN
 
@@ -98,7 +99,7 @@ class TaskRunView(APIView):
         parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
     )
     def post(self, request: Request, task_id: str) -> Response:
-        task_log = task_start_background(task_id=task_id)
+        task_log = task_run_request(task_id=task_id)
         return Response(task_run_body(task_id, task_log))
 
 
@@ -128,8 +129,10 @@ class TaskScheduleView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, task_id: str) -> Response:
-        task_reschedule(task_id=task_id, schedule=parse_schedule_payload(request.data))
-        return Response(_task_body(_task_or_404(task_id)))
+        overview = task_reschedule(
+            task_id=task_id, schedule=parse_schedule_payload(request.data)
+        )
+        return Response(_task_body(overview))
 
 
 class SchedulerStatusView(APIView):
@@ -139,58 +142,24 @@ class SchedulerStatusView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        state = scheduler_state()
-        jobs = [
-            scheduler_job_to_dict(o.task, next_run=o.next_run, trigger=o.trigger)
-            for o in task_list()
-        ]
-        return Response(
-            scheduler_status_body(
-                running=state.running,
-                leader=state.leader,
-                heartbeat_at=state.heartbeat_at,
-                jobs=jobs,
-            )
-        )
+        return Response(scheduler_status_body(scheduler_status()))
 
 
-class SchedulerJobRunView(APIView):
-    """Trigger a job now: the same as running its task (admin)."""
+class SchedulerJobActionView(APIView):
+    """Run, pause or resume a job: the same as the task endpoints (admin).
+
+    ``action`` is set per route (``run``, ``pause`` or ``resume``).
+    """
 
     permission_classes = _ADMIN
+    action = ""
 
     @extend_schema(
         parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
     )
     def post(self, request: Request, task_id: str) -> Response:
-        task_start_background(task_id=task_id)
-        return Response(scheduler_job_action_body(task_id, "triggered"))
-
-
-class SchedulerJobPauseView(APIView):
-    """Pause a job: the same as disabling its task (admin)."""
-
-    permission_classes = _ADMIN
-
-    @extend_schema(
-        parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
-    )
-    def post(self, request: Request, task_id: str) -> Response:
-        task_toggle(task_id=task_id, enabled=False)
-        return Response(scheduler_job_action_body(task_id, "paused"))
-
-
-class SchedulerJobResumeView(APIView):
-    """Resume a job: the same as enabling its task (admin)."""
-
-    permission_classes = _ADMIN
-
-    @extend_schema(
-        parameters=[_TASK_ID], request=None, responses={200: OpenApiTypes.OBJECT}
-    )
-    def post(self, request: Request, task_id: str) -> Response:
-        task_toggle(task_id=task_id, enabled=True)
-        return Response(scheduler_job_action_body(task_id, "resumed"))
+        done = scheduler_job_control(task_id=task_id, action=self.action)
+        return Response(scheduler_job_action_body(task_id, done))
 
 
 class TaskLogListView(APIView):

@@ -19,6 +19,7 @@ from contract import discovery, errors
 from contract import tasks as task_contract
 from contract.snapshot import ShapeMismatch, shape_of_samples
 from tasks.models import Task, TaskLog
+from tasks.selectors import SchedulerStatus, TaskOverview
 
 MOMENT = datetime(2026, 1, 14, 10, 0, 0, 123456, tzinfo=UTC)
 LATER = datetime(2026, 1, 15, 2, 0, tzinfo=UTC)
@@ -192,19 +193,21 @@ def _task_toggle() -> list[object]:
 
 def _scheduler_status() -> list[object]:
     jobs = [
-        task_contract.scheduler_job_to_dict(
-            _task(enabled=True), next_run=LATER, trigger="cron"
+        TaskOverview(
+            task=_task(enabled=True), last_log=None, next_run=LATER, trigger="cron"
         ),
-        task_contract.scheduler_job_to_dict(
-            _task(enabled=False), next_run=None, trigger="cron"
+        TaskOverview(
+            task=_task(enabled=False), last_log=None, next_run=None, trigger="cron"
         ),
     ]
     return [
         task_contract.scheduler_status_body(
-            running=True, leader="node-1:4242", heartbeat_at=MOMENT, jobs=jobs
+            SchedulerStatus(
+                running=True, leader="node-1:4242", heartbeat_at=MOMENT, jobs=jobs
+            )
         ),
         task_contract.scheduler_status_body(
-            running=False, leader=None, heartbeat_at=None, jobs=[]
+            SchedulerStatus(running=False, leader=None, heartbeat_at=None, jobs=[])
         ),
     ]
 

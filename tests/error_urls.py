@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contract.errors import Conflict, Invalid
-from security.permissions import IsAdminOrReadOnly, IsAdminRole
+from security.permissions import IsAdminRole
 
 # A message that must never reach a response body.
 SECRET_DETAIL = "SELECT * FROM secret_table at /srv/autom8/app.py password=hunter2"
@@ -86,18 +86,6 @@ class AdminOnly(APIView):
         return Response({"ok": True})
 
 
-class AdminWrites(APIView):
-    """Guarded by IsAdminOrReadOnly."""
-
-    permission_classes = [IsAdminOrReadOnly]
-
-    def get(self, request):
-        return Response({"ok": True})
-
-    def post(self, request):
-        return Response({"ok": True})
-
-
 urlpatterns = [
     path("test/api-crash", ApiCrash.as_view()),
     path("test/django-crash", django_crash),
@@ -108,7 +96,6 @@ urlpatterns = [
     path("test/post-only", PostOnly.as_view()),
     path("test/streamed", streamed),
     path("test/admin-only", AdminOnly.as_view()),
-    path("test/admin-writes", AdminWrites.as_view()),
     path("", include("autom8_site.urls")),
 ]
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,14 +48,16 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterator[str]:
+def gunicorn_server(
+    *, workers: int = 2, threads: int = 4, app: str = "autom8_site.wsgi", **env: str
+) -> Iterator[str]:
     """Run gunicorn on a free port; yields its base URL, stops it after."""
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
         "gunicorn",
-        "autom8_site.wsgi",
+        app,
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -82,6 +85,15 @@ def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterat
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def gunicorn_processes(base: str) -> tuple[psutil.Process, list[psutil.Process]]:
+    """The master and the workers of the gunicorn this test started at ``base``."""
+    bind = base.removeprefix("http://")
+    for child in psutil.Process().children():
+        if bind in child.cmdline():
+            return child, child.children()
+    raise LookupError(f"no gunicorn of this test listens on {bind}")
 
 
 def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:

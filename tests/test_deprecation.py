@@ -158,14 +158,13 @@ def test_a_sunset_on_the_deprecation_date_is_accepted():
     assert callable(decorate)
 
 
-def test_a_view_function_can_be_deprecated(rf):
-    @deprecated(sunset=date(2027, 1, 1), successor="/n", deprecated_on=date(2026, 1, 1))
-    def legacy(request):
-        return JsonResponse({})
+def test_a_view_function_is_refused():
+    decorate = deprecated(
+        sunset=date(2027, 1, 1), successor="/n", deprecated_on=date(2026, 1, 1)
+    )
 
-    response = legacy(rf.get("/legacy"))
-
-    assert response["Sunset"] == "Fri, 01 Jan 2027 00:00:00 GMT"
+    with pytest.raises(TypeError):
+        decorate(lambda request: JsonResponse({}))
 
 
 @pytest.mark.django_db

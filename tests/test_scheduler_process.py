@@ -17,16 +17,19 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from django.utils import timezone
 from django_apscheduler.models import DjangoJob
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from tasks import registry
 from tasks.models import SchedulerLease, Task, TaskLog
 from tasks.selectors import LEASE_NAME
 from tasks.services.fallback import fallback_record
 from tasks.tests.factories import TaskLogFactory
-from tests.servers import BASE_DIR, process_env
+from tests.factories import AdminFactory
+from tests.servers import BASE_DIR, gunicorn_processes, gunicorn_server, process_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -401,3 +404,141 @@ def test_the_fallback_file_is_imported_when_the_scheduler_starts(
     assert TaskLog.objects.get(run_id=offline_run.run_id).status == "completed"
     assert settings.TASK_FALLBACK_LOG.read_text() == ""
     assert scheduler.proc.poll() is None
+
+
+def _admin_token() -> str:
+    return str(RefreshToken.for_user(AdminFactory()).access_token)
+
+
+def _request_run(base: str, token: str, task_id: str) -> httpx.Response:
+    return httpx.post(
+        f"{base}/api/v1/tasks/{task_id}/run",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+
+
+def test_a_manual_run_is_executed_by_the_leader_process(start_scheduler, tmp_path):
+    scheduler = start_scheduler()
+    _wait_until_leading(scheduler)
+
+    with gunicorn_server(app="tests.scheduler_wsgi") as base:
+        response = _request_run(base, _admin_token(), "tick")
+    log_id = response.json()["task_log_id"]
+    _wait_for(
+        lambda: TaskLog.objects.filter(pk=log_id, status="completed").exists(),
+        timeout=10,
+        what="the requested run to complete",
+    )
+
+    log = TaskLog.objects.get(pk=log_id)
+    assert response.status_code == 200, response.text
+    assert (log.trigger, log.owner) == ("manual", scheduler.owner)
+    assert _ticks(tmp_path) == [str(scheduler.proc.pid)]
+
+
+def test_a_manual_run_starts_within_about_a_second(start_scheduler):
+    scheduler = start_scheduler()
+    _wait_until_leading(scheduler)
+
+    with gunicorn_server(app="tests.scheduler_wsgi") as base:
+        log_id = _request_run(base, _admin_token(), "tick").json()["task_log_id"]
+        took = _wait_for(
+            lambda: not TaskLog.objects.filter(pk=log_id, status="queued").exists(),
+            timeout=10,
+            what="the leader to pick the request up",
+        )
+
+    assert took < 2.5
+
+
+def test_restarting_the_web_workers_does_not_interrupt_a_manual_run(
+    start_scheduler,
+):
+    scheduler = start_scheduler(SLOW_TASK_SECONDS="4")
+    _wait_until_leading(scheduler)
+
+    with gunicorn_server(app="tests.scheduler_wsgi") as base:
+        master, workers = gunicorn_processes(base)
+        log_id = _request_run(base, _admin_token(), "slow").json()["task_log_id"]
+        _wait_for(
+            lambda: TaskLog.objects.filter(pk=log_id, status="running").exists(),
+            timeout=10,
+            what="the slow run to start",
+        )
+        for worker in workers:
+            worker.kill()
+        _wait_for(
+            lambda: (
+                TaskLog.objects.filter(pk=log_id).exclude(status="running").exists()
+            ),
+            timeout=20,
+            what="the slow run to end",
+        )
+        replaced = {w.pid for w in master.children()}
+
+    log = TaskLog.objects.get(pk=log_id)
+    assert (log.status, log.owner) == ("completed", scheduler.owner)
+    assert replaced.isdisjoint({w.pid for w in workers})
+
+
+def test_a_queued_run_survives_the_scheduler_and_the_next_leader_runs_it(
+    start_scheduler, tmp_path
+):
+    with gunicorn_server(app="tests.scheduler_wsgi") as base:
+        first = start_scheduler()
+        _wait_until_leading(first)
+        first.proc.send_signal(signal.SIGSTOP)  # alive to the API, deaf to requests
+        try:
+            response = _request_run(base, _admin_token(), "tick")
+        finally:
+            first.stop(signal.SIGKILL)
+    log_id = response.json()["task_log_id"]
+    assert TaskLog.objects.get(pk=log_id).status == "queued"
+
+    second = start_scheduler()
+    _wait_for(
+        lambda: TaskLog.objects.filter(pk=log_id, status="completed").exists(),
+        timeout=20,
+        what="the next leader to run the queued request",
+    )
+
+    assert TaskLog.objects.get(pk=log_id).owner == second.owner
+    assert _ticks(tmp_path) == [str(second.proc.pid)]
+
+
+def test_two_schedulers_execute_each_manual_request_exactly_once(
+    start_scheduler, tmp_path
+):
+    first, second = start_scheduler(), start_scheduler()
+    _wait_for(
+        lambda: _leader() in (first.owner, second.owner), timeout=20, what="a leader"
+    )
+    token = _admin_token()
+
+    with gunicorn_server(app="tests.scheduler_wsgi") as base:
+        for _ in range(4):
+            log_id = _request_run(base, token, "tick").json()["task_log_id"]
+            _wait_for(
+                lambda log_id=log_id: TaskLog.objects.filter(
+                    pk=log_id, status="completed"
+                ).exists(),
+                timeout=10,
+                what="a requested run",
+            )
+
+    logs = TaskLog.objects.filter(task_type="tick", trigger="manual")
+    assert logs.count() == 4
+    assert {log.owner for log in logs} == {_leader()}
+    assert len(_ticks(tmp_path)) == 4
+
+
+def test_without_a_scheduler_a_run_request_is_refused_and_nothing_is_queued(
+    test_tasks,
+):
+    with gunicorn_server(app="tests.scheduler_wsgi") as base:
+        response = _request_run(base, _admin_token(), "tick")
+
+    assert response.status_code == 503
+    assert "manage.py runscheduler" in response.json()["message"]
+    assert not TaskLog.objects.exists()

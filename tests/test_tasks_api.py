@@ -1,6 +1,5 @@
 """§5 end to end: tasks, the scheduler and task logs, with their permissions."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -9,7 +8,6 @@ from django.utils import timezone
 from tasks import registry
 from tasks.models import SchedulerLease, Task, TaskLog
 from tasks.selectors import LEASE_NAME
-from tasks.services.execution import task_background_wait
 from tasks.tests.factories import TaskFactory, TaskLogFactory
 
 TASK_KEYS = {"id", "name", "schedule", "enabled", "last_run", "next_run", "status"}
@@ -25,18 +23,10 @@ LOG_KEYS = {
 }
 ENVELOPE_KEYS = {"error", "message"}
 
-_release = threading.Event()
-
 
 def _demo() -> dict:
     """A task that returns at once."""
     return {"ok": True}
-
-
-def _blocking() -> dict:
-    """A task that runs until the test releases it."""
-    _release.wait(timeout=10)
-    return {"released": True}
 
 
 @pytest.fixture
@@ -45,17 +35,6 @@ def demo():
     registry.register("demo", name="Demo Task", schedule="0 * * * *")(_demo)
     yield "demo"
     registry.unregister("demo")
-
-
-@pytest.fixture
-def blocking():
-    """A registered task ``blocking`` that runs until released."""
-    _release.clear()
-    registry.register("blocking", name="Blocking Task", schedule="0 3 * * *")(_blocking)
-    yield "blocking"
-    _release.set()
-    task_background_wait(timeout=10)
-    registry.unregister("blocking")
 
 
 def _assert_error(response, status: int) -> None:
@@ -126,36 +105,59 @@ class TestTaskDetail:
         _assert_error(api_client.get("/api/v1/tasks/demo"), 401)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 class TestTaskRun:
-    def test_admin_starts_a_run_and_gets_its_log_id(self, admin_client, demo):
+    def test_admin_queues_a_run_and_gets_its_log_id(
+        self, admin_client, demo, live_scheduler
+    ):
         response = admin_client.post("/api/v1/tasks/demo/run")
 
         assert response.status_code == 200
         body = response.json()
         assert body["message"] == "Task 'demo' started successfully"
         assert body["job_id"] == str(body["task_log_id"])
-        assert TaskLog.objects.get(pk=body["task_log_id"]).task_type == "demo"
+        log = TaskLog.objects.get(pk=body["task_log_id"])
+        assert (log.task_type, log.status) == ("demo", "queued")
 
-    def test_run_finishes_in_the_background(self, admin_client, demo):
-        log_id = admin_client.post("/api/v1/tasks/demo/run").json()["task_log_id"]
+    def test_the_web_process_runs_no_task_code(self, admin_client, live_scheduler):
+        ran = []
+        registry.register("spy", name="Spy", schedule="0 * * * *")(
+            lambda: ran.append(1) or {}
+        )
+        try:
+            admin_client.post("/api/v1/tasks/spy/run")
+        finally:
+            registry.unregister("spy")
 
-        assert task_background_wait(timeout=10)
-        assert TaskLog.objects.get(pk=log_id).status == "completed"
+        assert ran == []
 
-    def test_task_already_running_is_a_conflict(self, admin_client, blocking):
-        admin_client.post("/api/v1/tasks/blocking/run")
+    def test_a_queued_task_is_a_conflict(self, admin_client, demo, live_scheduler):
+        admin_client.post("/api/v1/tasks/demo/run")
 
-        _assert_error(admin_client.post("/api/v1/tasks/blocking/run"), 409)
+        _assert_error(admin_client.post("/api/v1/tasks/demo/run"), 409)
+        assert TaskLog.objects.filter(task_type="demo").count() == 1
 
-    def test_user_may_not_run_a_task(self, user_client, demo):
+    def test_a_running_task_is_a_conflict(self, admin_client, demo, live_scheduler):
+        TaskLogFactory(task_type="demo", status="running", owner="elsewhere:1")
+
+        _assert_error(admin_client.post("/api/v1/tasks/demo/run"), 409)
+
+    def test_without_a_scheduler_the_run_is_unavailable(self, admin_client, demo):
+        response = admin_client.post("/api/v1/tasks/demo/run")
+
+        _assert_error(response, 503)
+        assert "manage.py runscheduler" in response.json()["message"]
+        assert response.headers["Retry-After"]
+        assert not TaskLog.objects.exists()
+
+    def test_user_may_not_run_a_task(self, user_client, demo, live_scheduler):
         _assert_error(user_client.post("/api/v1/tasks/demo/run"), 403)
         assert not TaskLog.objects.exists()
 
     def test_anonymous_caller_may_not_run_a_task(self, api_client, demo):
         _assert_error(api_client.post("/api/v1/tasks/demo/run"), 401)
 
-    def test_unknown_task_is_not_found(self, admin_client):
+    def test_unknown_task_is_not_found(self, admin_client, live_scheduler):
         _assert_error(admin_client.post("/api/v1/tasks/nope/run"), 404)
 
 
@@ -350,22 +352,28 @@ class TestSchedulerJobActions:
         _assert_error(admin_client.post(f"/api/v1/scheduler/jobs/nope/{action}"), 404)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 class TestSchedulerJobRun:
-    def test_admin_triggers_a_job_which_runs_its_task(self, admin_client, demo):
+    def test_admin_triggers_a_job_which_queues_its_task(
+        self, admin_client, demo, live_scheduler
+    ):
         response = admin_client.post("/api/v1/scheduler/jobs/demo/run")
 
         assert response.json() == {
             "status": "success",
             "message": "Job demo triggered successfully",
         }
-        assert task_background_wait(timeout=10)
-        assert TaskLog.objects.get(task_type="demo").status == "completed"
+        assert TaskLog.objects.get(task_type="demo").status == "queued"
 
-    def test_triggering_a_running_job_is_a_conflict(self, admin_client, blocking):
-        admin_client.post("/api/v1/scheduler/jobs/blocking/run")
+    def test_triggering_a_queued_job_is_a_conflict(
+        self, admin_client, demo, live_scheduler
+    ):
+        admin_client.post("/api/v1/scheduler/jobs/demo/run")
 
-        _assert_error(admin_client.post("/api/v1/scheduler/jobs/blocking/run"), 409)
+        _assert_error(admin_client.post("/api/v1/scheduler/jobs/demo/run"), 409)
+
+    def test_without_a_scheduler_triggering_is_unavailable(self, admin_client, demo):
+        _assert_error(admin_client.post("/api/v1/scheduler/jobs/demo/run"), 503)
 
 
 @pytest.mark.django_db

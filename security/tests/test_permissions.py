@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from security.permissions import IsAdminOrReadOnly, IsAdminRole, IsUserRole, user_role
+from security.permissions import IsAdminRole, IsUserRole, user_role
 from security.views import ProtectedView
 from tests.conftest import bearer_client
 
@@ -33,25 +33,6 @@ class TestIsAdminRole:
 
     def test_anonymous_is_unauthorized(self):
         assert APIClient().get("/test/admin-only").status_code == 401
-
-
-class TestIsAdminOrReadOnly:
-    def test_user_may_read(self, user):
-        assert bearer_client(user).get("/test/admin-writes").status_code == 200
-
-    def test_user_may_not_write(self, user):
-        response = bearer_client(user).post("/test/admin-writes", {}, format="json")
-
-        assert response.status_code == 403
-        assert response.json()["message"] == IsAdminOrReadOnly.message
-
-    def test_admin_may_write(self, admin):
-        response = bearer_client(admin).post("/test/admin-writes", {}, format="json")
-
-        assert response.status_code == 200
-
-    def test_anonymous_may_not_read(self):
-        assert APIClient().get("/test/admin-writes").status_code == 401
 
 
 class TestIsUserRole:

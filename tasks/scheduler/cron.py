@@ -132,6 +132,23 @@ def schedule_next_run(schedule: str, *, now: datetime) -> datetime | None:
     return trigger.get_next_fire_time(None, now + _ONE_MICROSECOND)
 
 
+def trigger_last_fire(
+    trigger: BaseTrigger, *, now: datetime, within: timedelta
+) -> datetime | None:
+    """The latest fire of ``trigger`` at or before ``now``, at most ``within`` ago.
+
+    A job's function learns the fire it runs for from this: APScheduler
+    calls it right at (or, coalesced or delayed, after) that fire, so the
+    latest fire not after "now" is the one being run.
+    """
+    last = None
+    fire = trigger.get_next_fire_time(None, now - within)
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire + _ONE_MICROSECOND)
+    return last
+
+
 def _crontab_weekdays(field: str) -> str:
     """Crontab's day-of-week field as APScheduler day names."""
     if field == "*":

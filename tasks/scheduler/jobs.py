@@ -1,33 +1,37 @@
-"""What a scheduled fire does, and the executor that tells it its fire time.
+"""What the scheduler's jobs do: a scheduled fire, and a queued run request.
 
-APScheduler 3 calls a job's function without the run time it was due at.
-``FireTimeExecutor`` passes that time on as ``scheduled_for``, so the run's
-log carries the fire it belongs to and the unique (task, scheduled_for)
-constraint lets at most one process execute each fire.
+APScheduler 3 calls a job's function without the time the fire was due at.
+A fire's job carries its schedule as an argument, and the function works
+out the fire it runs for from it (``trigger_last_fire``), so the run's log
+carries that fire and the unique (task, scheduled_for) constraint lets at
+most one process execute each fire. Only public APScheduler API is used.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
-from apscheduler.executors.base import run_job
-from apscheduler.executors.pool import ThreadPoolExecutor
+from django.conf import settings
 from django.db import DatabaseError
+from django.utils import timezone
 from django_apscheduler.util import close_old_connections
 
-from contract.errors import Conflict, NotFound
+from contract.errors import Conflict, Invalid, NotFound
 from tasks.models import Task
-from tasks.services.execution import task_execute
+from tasks.scheduler.cron import (
+    schedule_timezone,
+    schedule_trigger,
+    trigger_last_fire,
+)
+from tasks.services.execution import task_execute, task_run_queued
 
 logger = logging.getLogger("autom8.scheduler")
 
 
 class InFlight:
-    """Counts scheduled runs in progress so shutdown can wait for them."""
+    """Counts runs in progress so shutdown can wait for them."""
 
     def __init__(self) -> None:
         self._count = 0
@@ -57,17 +61,34 @@ class InFlight:
 in_flight = InFlight()
 
 
+def fire_time(schedule: str, *, now: datetime | None = None) -> datetime | None:
+    """The fire of ``schedule`` a job running now belongs to, or None.
+
+    Fires later than the misfire grace are never run by APScheduler, so
+    the search goes no further back.
+    """
+    try:
+        trigger = schedule_trigger(schedule, tz=schedule_timezone())
+    except Invalid:
+        return None
+    within = timedelta(seconds=settings.SCHEDULER_MISFIRE_GRACE_SECONDS + 1)
+    return trigger_last_fire(trigger, now=now or timezone.now(), within=within)
+
+
 @close_old_connections
-def run_scheduled_fire(task_id: str, *, scheduled_for: datetime | None = None) -> str:
-    """Execute one fire of a task unless it was disabled, is running or already ran.
+def run_scheduled_fire(
+    task_id: str, schedule: str, *, now: datetime | None = None
+) -> str:
+    """Execute the current fire of a task unless it is off, running or already ran.
 
     Returns what happened (``executed`` or ``skipped: <reason>``); a skip is
     logged, never raised, so APScheduler records the fire as handled.
-    Without ``scheduled_for`` (django-apscheduler's "run selected jobs"
-    admin action calls the job function bare) it is a manual run.
+    ``now`` stands in for the clock in tests.
     """
+    scheduled_for = fire_time(schedule, now=now)
     if scheduled_for is None:
-        return _run_now(task_id)
+        logger.warning("Job %s ran with no due fire of '%s'", task_id, schedule)
+        return "skipped: no fire of the schedule is due"
     with in_flight:
         if not _still_enabled(task_id):
             return _skipped(task_id, scheduled_for, "the task is disabled")
@@ -83,18 +104,20 @@ def run_scheduled_fire(task_id: str, *, scheduled_for: datetime | None = None) -
             "Scheduled fire of %s at %s ran: %s",
             task_id,
             scheduled_for.isoformat(),
-            getattr(task_log, "status", "recorded"),
+            task_log.status,
         )
         return "executed"
 
 
-def _run_now(task_id: str) -> str:
-    """A manual run of the task, as the API's run would start it."""
-    try:
-        task_execute(task_id=task_id, trigger="manual")
-    except (Conflict, NotFound) as exc:
-        logger.info("Manual run of job %s refused: %s", task_id, exc.message)
-        return f"refused: {exc.message}"
+@close_old_connections
+def run_requested(log_id: int) -> str:
+    """Execute the queued run request ``log_id`` unless another process took it."""
+    with in_flight:
+        log = task_run_queued(log_id=log_id)
+    if log is None:
+        logger.info("Run request %s was taken by another scheduler", log_id)
+        return "skipped: taken by another scheduler"
+    logger.info("Requested run %s of %s ran: %s", log_id, log.task_type, log.status)
     return "executed"
 
 
@@ -116,63 +139,3 @@ def _skipped(task_id: str, scheduled_for: datetime, reason: str) -> str:
         reason,
     )
     return f"skipped: {reason}"
-
-
-@dataclass
-class _Fire:
-    """One run time of a job, shaped as ``run_job`` expects a job to be."""
-
-    job: Any
-    run_time: datetime
-    kwargs: dict = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.kwargs = {**self.job.kwargs, "scheduled_for": self.run_time}
-
-    @property
-    def id(self) -> str:
-        return self.job.id
-
-    @property
-    def func(self):
-        return self.job.func
-
-    @property
-    def args(self) -> tuple:
-        return tuple(self.job.args)
-
-    @property
-    def misfire_grace_time(self) -> int | None:
-        return self.job.misfire_grace_time
-
-    def __str__(self) -> str:
-        return str(self.job)
-
-
-def _run_fires(
-    job: Any, jobstore_alias: str, run_times: list[datetime], logger_name: str
-) -> list:
-    """APScheduler's ``run_job`` once per run time, each told its own time."""
-    events = []
-    for run_time in run_times:
-        events.extend(
-            run_job(_Fire(job, run_time), jobstore_alias, [run_time], logger_name)
-        )
-    return events
-
-
-class FireTimeExecutor(ThreadPoolExecutor):
-    """A thread pool executor that passes each fire's time as ``scheduled_for``."""
-
-    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        def callback(future):
-            exc = future.exception()
-            if exc:
-                self._run_job_error(job.id, exc, exc.__traceback__)
-            else:
-                self._run_job_success(job.id, future.result())
-
-        future = self._pool.submit(
-            _run_fires, job, job._jobstore_alias, run_times, self._logger.name
-        )
-        future.add_done_callback(callback)

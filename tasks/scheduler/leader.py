@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 from datetime import datetime, timedelta
 
 import psycopg
@@ -25,6 +23,7 @@ from django.utils import timezone
 
 from tasks.models import SchedulerLease
 from tasks.selectors import LEASE_NAME
+from tasks.services.zombies import current_owner
 
 logger = logging.getLogger("autom8.scheduler")
 
@@ -38,16 +37,11 @@ _KEEPALIVES = {
 }
 
 
-def scheduler_identity() -> str:
-    """This process as the lease names its owner: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 class Leadership:
     """Base of the election strategies: claim, keep and give up leadership."""
 
     def __init__(self, *, identity: str | None = None) -> None:
-        self.identity = identity or scheduler_identity()
+        self.identity = identity or current_owner()
         self.leading = False
 
     def try_lead(self, *, now: datetime | None = None) -> bool:

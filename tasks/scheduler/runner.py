@@ -1,11 +1,19 @@
 """The scheduler process: elect a leader, keep its jobs in step with the Task table.
 
+This process is the only one that runs task code (``runtask`` aside):
+scheduled fires, and the run requests the API and the admin queue.
+
 Every process runs the same loop: it polls for leadership every second;
 the leader renews it every heartbeat, runs an APScheduler
-``BackgroundScheduler`` on django-apscheduler's job store and re-reads the
-``Task`` table every two seconds, so a switch or schedule changed through
-the API or the admin reaches the running scheduler within seconds. All
-processes replay the fallback log and reconcile dead runs every heartbeat.
+``BackgroundScheduler`` and re-reads the ``Task`` table every two seconds,
+so a switch or schedule changed through the API or the admin reaches the
+running scheduler within seconds. The ``Task`` table is the only place a
+schedule is edited; django-apscheduler's job store only mirrors it (the
+leader writes it, nobody edits it), which keeps each job's next run time
+across a change of leader so a fire due meanwhile still happens. Every
+second the leader also hands queued run requests to the same thread pool
+as the fires, as one-off jobs in a memory job store. All processes replay
+the fallback log and reconcile dead runs every heartbeat.
 
 A ``BlockingScheduler`` would own the main thread and could only be
 started or shut down as a whole, while this loop has to run whether or
@@ -32,8 +40,15 @@ import threading
 import time
 from dataclasses import dataclass
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
-from apscheduler.jobstores.base import JobLookupError
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from django import db
 from django.conf import settings
@@ -44,9 +59,11 @@ from contract.errors import Invalid
 from tasks import registry
 from tasks.models import Task
 from tasks.scheduler.cron import schedule_timezone, schedule_trigger
-from tasks.scheduler.jobs import FireTimeExecutor, in_flight, run_scheduled_fire
+from tasks.scheduler.jobs import in_flight, run_requested, run_scheduled_fire
 from tasks.scheduler.leader import Leadership, leadership_for_database
+from tasks.selectors import task_log_queued_ids
 from tasks.services.catalog import task_seed
+from tasks.services.execution import task_run_requests_expire
 from tasks.services.fallback import fallback_replay
 from tasks.services.zombies import task_logs_reconcile
 
@@ -55,6 +72,8 @@ logger = logging.getLogger("autom8.scheduler")
 POLL_SECONDS = 1.0
 SYNC_SECONDS = 2.0
 EXECUTOR_THREADS = 8
+REQUESTS_STORE = "requests"
+REQUEST_JOB_PREFIX = "run-request-"
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,10 @@ class SchedulerRunner:
         self._stop = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._applied: dict[str, _Plan] = {}
+        # Run requests handed to the pool and not finished yet; the lock
+        # guards it against the job-event listener's thread.
+        self._dispatched: set[int] = set()
+        self._dispatched_lock = threading.Lock()
 
     def request_stop(self) -> None:
         """Ask the loop to finish (signal handlers call this)."""
@@ -101,6 +124,8 @@ class SchedulerRunner:
             if self._scheduler is not None and clock >= next_sync:
                 self._guarded("job sync", self._sync)
                 next_sync = clock + SYNC_SECONDS
+            if self._scheduler is not None:
+                self._guarded("run request dispatch", self._dispatch_requests)
             if clock >= next_maintenance:
                 self._maintain()
                 next_maintenance = clock + heartbeat
@@ -136,8 +161,8 @@ class SchedulerRunner:
         self._maintain()
         scheduler = BackgroundScheduler(
             timezone=schedule_timezone(),
-            jobstores={"default": DjangoJobStore()},
-            executors={"default": FireTimeExecutor(max_workers=EXECUTOR_THREADS)},
+            jobstores={"default": DjangoJobStore(), REQUESTS_STORE: MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(max_workers=EXECUTOR_THREADS)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -146,6 +171,9 @@ class SchedulerRunner:
         )
         scheduler.add_listener(
             _log_unrun_fire, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
+        )
+        scheduler.add_listener(
+            self._request_finished, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
         )
         scheduler.start(paused=True)
         self._scheduler = scheduler
@@ -160,6 +188,8 @@ class SchedulerRunner:
     def _stop_jobs(self, *, wait: bool = False) -> None:
         scheduler, self._scheduler = self._scheduler, None
         self._applied = {}
+        with self._dispatched_lock:
+            self._dispatched.clear()
         if scheduler is None:
             return
         try:
@@ -223,7 +253,7 @@ class SchedulerRunner:
         self._scheduler.add_job(
             run_scheduled_fire,
             trigger=trigger,
-            args=[task_id],
+            args=[task_id, plan.schedule],
             id=task_id,
             name=plan.name,
             replace_existing=True,
@@ -249,10 +279,47 @@ class SchedulerRunner:
             return
         logger.info("Job %s removed from the scheduler", task_id)
 
+    def _dispatch_requests(self) -> None:
+        """Hand every queued run request not yet handed over to the pool.
+
+        Each becomes a one-off job (no trigger: it runs at once) in the
+        memory store; the job claims its log, so a request is executed once
+        even if another scheduler handed it over too.
+        """
+        queued = task_log_queued_ids()
+        with self._dispatched_lock:
+            fresh = [log_id for log_id in queued if log_id not in self._dispatched]
+            self._dispatched.update(fresh)
+        for log_id in fresh:
+            try:
+                self._scheduler.add_job(
+                    run_requested,
+                    args=[log_id],
+                    id=f"{REQUEST_JOB_PREFIX}{log_id}",
+                    name=f"Run request {log_id}",
+                    jobstore=REQUESTS_STORE,
+                    misfire_grace_time=None,
+                )
+            except ConflictingIdError:
+                continue
+            logger.info("Run request %s handed to the pool", log_id)
+
+    def _request_finished(self, event) -> None:
+        """Forget a finished run request, so a failed claim is retried."""
+        if event.jobstore != REQUESTS_STORE:
+            return
+        log_id = int(event.job_id.removeprefix(REQUEST_JOB_PREFIX))
+        with self._dispatched_lock:
+            self._dispatched.discard(log_id)
+
     def _maintain(self) -> None:
-        """Import runs recorded while the database was down; mark dead runs."""
+        """Import runs recorded while the database was down; mark dead runs.
+
+        Also gives up run requests queued for longer than the queue timeout.
+        """
         self._guarded("fallback log replay", fallback_replay)
         self._guarded("run reconciliation", task_logs_reconcile)
+        self._guarded("run request expiry", task_run_requests_expire)
 
     def _guarded(self, what: str, action, *args, **kwargs) -> None:
         """Run ``action``; log and survive any failure (a database outage)."""

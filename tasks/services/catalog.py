@@ -10,6 +10,7 @@ from contract.errors import NotFound
 from tasks import registry
 from tasks.models import Task
 from tasks.scheduler.cron import schedule_normalise
+from tasks.selectors import TaskOverview, task_overview
 
 logger = logging.getLogger("autom8.tasks")
 
@@ -48,8 +49,8 @@ def task_toggle(*, task_id: str, enabled: bool) -> Task:
     return task
 
 
-def task_reschedule(*, task_id: str, schedule: str) -> Task:
-    """Give a task a new cron schedule.
+def task_reschedule(*, task_id: str, schedule: str) -> TaskOverview:
+    """Give a task a new cron schedule; returns it with its last and next run.
 
     Raises Invalid (field ``schedule``) for a malformed expression and
     NotFound for an unregistered id.
@@ -60,7 +61,7 @@ def task_reschedule(*, task_id: str, schedule: str) -> Task:
         task.schedule = normalised
         task.save(update_fields=["schedule", "updated_at"])
     logger.info("Task %s rescheduled to '%s'", task_id, normalised)
-    return task
+    return task_overview(task)
 
 
 def task_update(*, task: Task, enabled: bool, schedule: str) -> Task:

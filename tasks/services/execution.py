@@ -1,23 +1,25 @@
 """The one path every task run takes: log the start, run, log the outcome, alert.
 
-Scheduled fires, the API, the admin and ``runtask`` all come through here.
+Task code runs in two places only: the scheduler process (scheduled fires
+and run requests) and ``manage.py runtask`` (the operator's foreground
+run). The API and the admin never run a task: ``task_run_request`` records
+a ``queued`` log, which the scheduler leader claims (``task_run_claim``)
+and executes in its pool (``task_run_queued``). So a web deploy never cuts
+a run in half, and web workers hold no task threads.
+
 A task's exception never escapes: it becomes a ``failed`` log with a
 sanitised error. When the database is down at the start or the end of a
 run, the record goes to the fallback file (``tasks.services.fallback``).
-Background runs (API, admin) are waited for when the process exits, up to
-``SHUTDOWN_GRACE_SECONDS``, so a worker's normal exit does not cut them off.
 """
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import threading
-import time
 import traceback
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,10 @@ from django.db import (
 )
 from django.utils import timezone
 
-from contract.errors import Conflict, Invalid, NotFound
+from contract.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from tasks.models import TaskLog
 from tasks.registry import TaskDefinition, get_definition
+from tasks.selectors import scheduler_state
 from tasks.services.alerts import task_failure_alert
 from tasks.services.fallback import (
     DATABASE_DOWN_ERRORS,
@@ -45,9 +48,10 @@ from tasks.services.zombies import current_owner, task_logs_reconcile
 
 logger = logging.getLogger(__name__)
 
-_BACKGROUND: set[threading.Thread] = set()
-_BACKGROUND_LOCK = threading.Lock()
-_EXIT_WAIT = {"registered": False}
+NO_SCHEDULER_MESSAGE = (
+    "No scheduler process is running, so the run cannot start; "
+    "start one with 'python manage.py runscheduler'"
+)
 
 
 def _definition(task_id: str) -> TaskDefinition:
@@ -94,7 +98,7 @@ def _conflict(task_id: str, scheduled_for: datetime | None) -> Conflict:
         return Conflict(
             f"Task '{task_id}' already ran for the fire at {scheduled_for.isoformat()}"
         )
-    return Conflict(f"Task '{task_id}' is already running")
+    return Conflict(f"Task '{task_id}' is already queued or running")
 
 
 def task_log_start(
@@ -280,65 +284,87 @@ def task_execute(
     return _run(log, definition)
 
 
-def _run_in_thread(log: TaskLog, definition: TaskDefinition) -> None:
-    """Thread body of a background run; closes the thread's DB connection."""
-    try:
-        _run(log, definition)
-    finally:
-        _close_connection()
-        with _BACKGROUND_LOCK:
-            _BACKGROUND.discard(threading.current_thread())
+def task_run_request(*, task_id: str) -> TaskLog:
+    """Ask the scheduler to run ``task_id`` now; returns the ``queued`` log.
 
-
-def task_start_background(*, task_id: str) -> TaskLog:
-    """Start a manual run of ``task_id`` in a background thread; returns its log.
-
-    The log is created before returning, so NotFound and Conflict reach the
-    caller; the run itself goes on in the thread.
+    Raises NotFound for an unknown task, ServiceUnavailable when no
+    scheduler process is alive to pick the request up (nothing is queued
+    then), and Conflict when a run of the task is already queued or running.
     """
     definition = _definition(task_id)
-    log = task_log_start(task_id=task_id, trigger=TaskLog.Trigger.MANUAL)
-    thread = threading.Thread(
-        target=_run_in_thread,
-        args=(log, definition),
-        name=f"task-{task_id}",
-        daemon=True,
+    if not scheduler_state().running:
+        raise ServiceUnavailable(NO_SCHEDULER_MESSAGE)
+    now = timezone.now()
+    task_logs_reconcile(now=now, task_type=task_id)
+    log = TaskLog(
+        task_type=definition.id,
+        task_name=definition.name,
+        status=TaskLog.Status.QUEUED,
+        trigger=TaskLog.Trigger.MANUAL,
+        started_at=now,
     )
-    with _BACKGROUND_LOCK:
-        _BACKGROUND.add(thread)
-        if not _EXIT_WAIT["registered"]:
-            atexit.register(_background_wait_at_exit)
-            _EXIT_WAIT["registered"] = True
-    thread.start()
+    try:
+        with transaction.atomic():
+            log.save()
+    except IntegrityError as exc:
+        raise _conflict(task_id, None) from exc
+    logger.info("Task %s run requested (task log %s)", task_id, log.pk)
     return log
 
 
-def task_background_wait(*, timeout: float | None = None) -> bool:
-    """Wait for background runs of this process; True when none is left."""
-    with _BACKGROUND_LOCK:
-        threads = list(_BACKGROUND)
-    deadline = None if timeout is None else time.monotonic() + timeout
-    for thread in threads:
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        thread.join(remaining)
-    with _BACKGROUND_LOCK:
-        return not any(thread.is_alive() for thread in _BACKGROUND)
+def task_run_claim(*, log_id: int) -> TaskLog | None:
+    """Turn the queued log ``log_id`` into this process's running run.
 
-
-def _background_wait_at_exit() -> None:
-    """At interpreter exit, give background runs ``SHUTDOWN_GRACE_SECONDS``.
-
-    Daemon threads would otherwise stop mid-run when a worker exits (a
-    deploy); a run still going after the grace is left to the zombie
-    reconciliation.
+    Returns the running log, or None when it is no longer queued (another
+    scheduler claimed it, or it was given up): the conditional update lets
+    exactly one process win, however many race.
     """
-    with _BACKGROUND_LOCK:
-        pending = sum(thread.is_alive() for thread in _BACKGROUND)
-    if not pending:
-        return
-    grace = settings.SHUTDOWN_GRACE_SECONDS
-    logger.info("Waiting up to %s s for %d background task run(s)", grace, pending)
-    if not task_background_wait(timeout=grace):
-        logger.warning(
-            "Background task run(s) still running after %s s; exiting anyway", grace
+    now = timezone.now()
+    claimed = TaskLog.objects.filter(pk=log_id, status=TaskLog.Status.QUEUED).update(
+        status=TaskLog.Status.RUNNING,
+        owner=current_owner(),
+        started_at=now,
+        heartbeat_at=now,
+    )
+    if not claimed:
+        return None
+    return TaskLog.objects.get(pk=log_id)
+
+
+def task_run_queued(*, log_id: int) -> TaskLog | None:
+    """Claim and execute the run request ``log_id``; its finished log, or None.
+
+    None when another process claimed it first. A request for a task that
+    is no longer registered fails with that reason instead of running.
+    """
+    _refresh_connection()
+    log = task_run_claim(log_id=log_id)
+    if log is None:
+        return None
+    definition = get_definition(log.task_type)
+    if definition is None:
+        return task_log_finish(
+            log, error=f"Task '{log.task_type}' is no longer registered"
         )
+    return _run(log, definition)
+
+
+def task_run_requests_expire(*, now: datetime | None = None) -> int:
+    """Give up run requests queued longer than ``TASK_QUEUE_TIMEOUT_SECONDS``.
+
+    Returns how many; each becomes ``interrupted`` with the reason, so a
+    request made while every scheduler was gone does not run hours later.
+    """
+    now = now or timezone.now()
+    timeout = settings.TASK_QUEUE_TIMEOUT_SECONDS
+    expired = TaskLog.objects.filter(
+        status=TaskLog.Status.QUEUED,
+        started_at__lt=now - timedelta(seconds=timeout),
+    ).update(
+        status=TaskLog.Status.INTERRUPTED,
+        completed_at=now,
+        error=f"No scheduler picked the run request up within {timeout} seconds",
+    )
+    if expired:
+        logger.warning("%d queued run request(s) given up after %ss", expired, timeout)
+    return expired

@@ -14,7 +14,6 @@ import fcntl
 import json
 import logging
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tasks.models import TaskLog
-from tasks.services.zombies import owner_parse, pid_is_alive, zombie_reason
+from tasks.services.zombies import local_pid, pid_is_alive, zombie_reason
 
 logger = logging.getLogger(__name__)
 
@@ -144,10 +143,10 @@ def _start_only_fields(record: dict) -> dict:
     owner) is judged by its heartbeat, as ``zombie_reason`` judges any run.
     """
     fields = _fields_of(record)
-    parsed = owner_parse(record.get("owner") or "")
+    pid = local_pid(record.get("owner") or "")
     now = timezone.now()
-    if parsed is not None and parsed[0] == socket.gethostname():
-        if pid_is_alive(parsed[1], started_at=record["started_at"]):
+    if pid is not None:
+        if pid_is_alive(pid, started_at=record["started_at"]):
             return {**fields, "heartbeat_at": now}
     elif zombie_reason(TaskLog(**fields), now=now) is None:
         return fields

@@ -50,6 +50,14 @@ def current_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def local_pid(owner: str) -> int | None:
+    """The pid of ``owner`` (``host:pid``) when it is on this host, else None."""
+    parsed = owner_parse(owner)
+    if parsed is None or parsed[0] != socket.gethostname():
+        return None
+    return parsed[1]
+
+
 def owner_parse(owner: str) -> tuple[str, int] | None:
     """``(host, pid)`` from ``host:pid``, or None when malformed."""
     host, sep, pid = (owner or "").rpartition(":")
@@ -79,9 +87,9 @@ def pid_is_alive(pid: int, *, started_at: datetime | None = None) -> bool:
 
 def zombie_reason(log: TaskLog, *, now: datetime) -> str | None:
     """Why ``log`` (running) is a zombie, or None when its run may be alive."""
-    parsed = owner_parse(log.owner)
-    is_local = parsed is not None and parsed[0] == socket.gethostname()
-    if is_local and not pid_is_alive(parsed[1], started_at=log.started_at):
+    pid = local_pid(log.owner)
+    is_local = pid is not None
+    if is_local and not pid_is_alive(pid, started_at=log.started_at):
         return f"Owner process {log.owner} is no longer running"
     last_sign = log.heartbeat_at or log.started_at
     stale_after = timedelta(seconds=settings.TASK_STALE_SECONDS)

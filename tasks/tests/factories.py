@@ -3,7 +3,7 @@
 import factory
 from django.utils import timezone
 
-from tasks.models import Task, TaskLog
+from tasks.models import SchedulerLease, Task, TaskLog
 
 
 class TaskFactory(factory.django.DjangoModelFactory):
@@ -36,3 +36,17 @@ class TaskLogFactory(factory.django.DjangoModelFactory):
     )
     result = '{"deleted": 0}'
     error = None
+
+
+class SchedulerLeaseFactory(factory.django.DjangoModelFactory):
+    """The scheduler lease, held by a leader that beat its heart just now."""
+
+    class Meta:
+        model = SchedulerLease
+        django_get_or_create = ("name",)
+
+    name = "scheduler"
+    owner = "node1:4242"
+    acquired_at = factory.LazyFunction(timezone.now)
+    heartbeat_at = factory.LazyFunction(timezone.now)
+    expires_at = None

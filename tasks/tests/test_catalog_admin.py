@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 
 from tasks.models import Task, TaskLog
-from tasks.services.execution import task_background_wait
 from tasks.tests.factories import TaskFactory, TaskLogFactory
 from tasks.tests.support import this_host
 from tests.factories import AdminFactory, UserFactory
@@ -117,10 +116,13 @@ class TestTaskAdmin:
         assert Task.objects.filter(pk="report").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 class TestRunNowAction:
-    def test_run_now_starts_the_selected_task(self, admin_site, make_task):
-        make_task(lambda: {"ok": True}, task_id="demo")
+    def test_run_now_queues_the_selected_task_for_the_scheduler(
+        self, admin_site, make_task, live_scheduler
+    ):
+        ran = []
+        make_task(lambda: ran.append(1) or {}, task_id="demo")
         TaskFactory(id="demo")
 
         response = admin_site.post(
@@ -129,12 +131,27 @@ class TestRunNowAction:
             follow=True,
         )
 
-        assert task_background_wait(timeout=10)
-        assert b"Task &#x27;demo&#x27; started" in response.content
-        assert TaskLog.objects.get(task_type="demo").status == "completed"
+        assert b"Task &#x27;demo&#x27; queued" in response.content
+        assert TaskLog.objects.get(task_type="demo").status == "queued"
+        assert ran == []
+
+    def test_run_now_without_a_scheduler_says_how_to_start_one(
+        self, admin_site, make_task
+    ):
+        make_task(lambda: {}, task_id="demo")
+        TaskFactory(id="demo")
+
+        response = admin_site.post(
+            "/admin/tasks/task/",
+            {"action": "run_now", "_selected_action": ["demo"]},
+            follow=True,
+        )
+
+        assert b"manage.py runscheduler" in response.content
+        assert not TaskLog.objects.exists()
 
     def test_run_now_of_a_running_task_reports_the_conflict(
-        self, admin_site, make_task
+        self, admin_site, make_task, live_scheduler
     ):
         make_task(lambda: {"ok": True}, task_id="demo")
         TaskFactory(id="demo")
@@ -146,7 +163,7 @@ class TestRunNowAction:
             follow=True,
         )
 
-        assert b"already running" in response.content
+        assert b"already queued or running" in response.content
         assert TaskLog.objects.filter(task_type="demo").count() == 1
 
 

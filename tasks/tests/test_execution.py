@@ -1,29 +1,30 @@
-"""The execution service: log lifecycle, sanitised errors, no overlap, background runs."""
+"""The execution service: log lifecycle, sanitised errors, no overlap, run requests."""
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from contract.errors import Conflict, NotFound
+from contract.errors import Conflict, NotFound, ServiceUnavailable
 from tasks.models import TaskLog
 from tasks.services.execution import (
-    task_background_wait,
     task_execute,
     task_log_finish,
     task_log_start,
-    task_start_background,
+    task_run_claim,
+    task_run_queued,
+    task_run_request,
+    task_run_requests_expire,
 )
 from tasks.services.fallback import fallback_replay
 from tasks.services.zombies import current_owner
-from tasks.tests.factories import TaskLogFactory
-from tasks.tests.support import BASE_DIR, database_down, process_env
+from tasks.tests.factories import SchedulerLeaseFactory, TaskLogFactory
+from tasks.tests.support import database_down
 
 pytestmark = pytest.mark.usefixtures("engine_dirs")
 
@@ -162,7 +163,7 @@ class TestTaskLogStart:
         with pytest.raises(Conflict) as caught:
             task_log_start(task_id=task_id, trigger="manual")
 
-        assert caught.value.message == f"Task '{task_id}' is already running"
+        assert caught.value.message == f"Task '{task_id}' is already queued or running"
         assert TaskLog.objects.filter(task_type=task_id).count() == 1
 
     def test_a_task_running_elsewhere_with_a_fresh_heartbeat_is_a_conflict(
@@ -258,48 +259,166 @@ class TestConcurrentStarts:
         assert TaskLog.objects.filter(task_type=task_id, status="running").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-class TestBackgroundRun:
-    def test_the_log_exists_before_the_run_finishes(self, make_task):
-        release = threading.Event()
-        task_id = make_task(lambda: {"waited": release.wait(10)})
+@pytest.mark.django_db
+class TestRunRequest:
+    def test_a_request_is_queued_without_running_anything(
+        self, make_task, live_scheduler
+    ):
+        ran = []
+        task_id = make_task(lambda: ran.append(1) or {})
 
-        log = task_start_background(task_id=task_id)
-
-        assert TaskLog.objects.get(pk=log.pk).status == TaskLog.Status.RUNNING
-        release.set()
-        assert task_background_wait(timeout=10)
-
-    def test_the_background_run_completes_its_log(self, make_task):
-        task_id = make_task(lambda: {"done": 1})
-
-        log = task_start_background(task_id=task_id)
-        assert task_background_wait(timeout=10)
+        log = task_run_request(task_id=task_id)
 
         stored = TaskLog.objects.get(pk=log.pk)
-        assert (stored.status, stored.result) == (
-            TaskLog.Status.COMPLETED,
-            '{"done": 1}',
-        )
+        assert (stored.status, stored.trigger, stored.owner) == ("queued", "manual", "")
+        assert ran == []
 
-    def test_a_second_start_while_running_is_a_conflict(self, make_task):
-        release = threading.Event()
-        task_id = make_task(lambda: {"waited": release.wait(10)})
-        task_start_background(task_id=task_id)
+    def test_without_a_live_scheduler_nothing_is_queued(self, make_task):
+        task_id = make_task(lambda: {})
 
-        try:
-            with pytest.raises(Conflict):
-                task_start_background(task_id=task_id)
-        finally:
-            release.set()
-            task_background_wait(timeout=10)
+        with pytest.raises(ServiceUnavailable) as caught:
+            task_run_request(task_id=task_id)
 
-    def test_an_unknown_task_is_not_found_and_starts_nothing(self):
+        assert "manage.py runscheduler" in caught.value.message
+        assert not TaskLog.objects.exists()
+
+    def test_a_stale_scheduler_does_not_count_as_alive(self, make_task, settings):
+        task_id = make_task(lambda: {})
+        stale = timezone.now() - timedelta(seconds=settings.SCHEDULER_LEASE_SECONDS + 1)
+        SchedulerLeaseFactory(heartbeat_at=stale)
+
+        with pytest.raises(ServiceUnavailable):
+            task_run_request(task_id=task_id)
+
+    def test_a_second_request_while_queued_is_a_conflict(
+        self, make_task, live_scheduler
+    ):
+        task_id = make_task(lambda: {})
+        task_run_request(task_id=task_id)
+
+        with pytest.raises(Conflict) as caught:
+            task_run_request(task_id=task_id)
+
+        assert "already queued or running" in caught.value.message
+        assert TaskLog.objects.filter(task_type=task_id).count() == 1
+
+    def test_a_request_while_running_is_a_conflict(self, make_task, live_scheduler):
+        task_id = make_task(lambda: {})
+        TaskLogFactory(task_type=task_id, status="running", owner=current_owner())
+
+        with pytest.raises(Conflict):
+            task_run_request(task_id=task_id)
+
+    def test_an_unknown_task_is_not_found_and_queues_nothing(self, live_scheduler):
         with pytest.raises(NotFound):
-            task_start_background(task_id="missing")
+            task_run_request(task_id="missing")
 
         assert not TaskLog.objects.exists()
 
+    def test_a_queued_request_keeps_a_scheduled_fire_from_starting(
+        self, make_task, live_scheduler
+    ):
+        task_id = make_task(lambda: {})
+        task_run_request(task_id=task_id)
+
+        with pytest.raises(Conflict):
+            task_log_start(
+                task_id=task_id, trigger="schedule", scheduled_for=timezone.now()
+            )
+
+
+@pytest.mark.django_db
+class TestQueuedRun:
+    def test_a_queued_request_is_run_by_this_process(self, make_task, live_scheduler):
+        task_id = make_task(lambda: {"done": 1})
+        queued = task_run_request(task_id=task_id)
+
+        log = task_run_queued(log_id=queued.pk)
+
+        stored = TaskLog.objects.get(pk=queued.pk)
+        assert log.pk == queued.pk
+        assert (stored.status, stored.result, stored.owner) == (
+            "completed",
+            '{"done": 1}',
+            current_owner(),
+        )
+
+    def test_the_claim_records_when_the_run_really_started(
+        self, make_task, live_scheduler
+    ):
+        task_id = make_task(lambda: {})
+        queued = task_run_request(task_id=task_id)
+        TaskLog.objects.filter(pk=queued.pk).update(
+            started_at=timezone.now() - timedelta(minutes=5)
+        )
+
+        log = task_run_claim(log_id=queued.pk)
+
+        assert timezone.now() - log.started_at < timedelta(seconds=5)
+        assert log.heartbeat_at == log.started_at
+
+    def test_a_request_claimed_already_is_not_run_again(
+        self, make_task, live_scheduler
+    ):
+        ran = []
+        task_id = make_task(lambda: ran.append(1) or {})
+        queued = task_run_request(task_id=task_id)
+        task_run_claim(log_id=queued.pk)
+
+        assert task_run_queued(log_id=queued.pk) is None
+        assert ran == []
+
+    def test_a_request_for_a_task_no_longer_registered_fails(self, live_scheduler):
+        queued = TaskLogFactory(task_type="vanished", status="queued", owner="")
+
+        log = task_run_queued(log_id=queued.pk)
+
+        assert log.status == "failed"
+        assert "no longer registered" in log.error
+
+    def test_a_request_queued_too_long_is_given_up(self, settings):
+        settings.TASK_QUEUE_TIMEOUT_SECONDS = 60
+        old = TaskLogFactory(
+            status="queued",
+            owner="",
+            started_at=timezone.now() - timedelta(seconds=61),
+        )
+        fresh = TaskLogFactory(task_type="backup", status="queued", owner="")
+
+        assert task_run_requests_expire() == 1
+
+        old.refresh_from_db()
+        fresh.refresh_from_db()
+        assert (old.status, fresh.status) == ("interrupted", "queued")
+        assert "60 seconds" in old.error
+
+
+@pytest.mark.django_db(transaction=True)
+class TestConcurrentClaims:
+    def test_racing_claims_of_one_request_yield_exactly_one_run(
+        self, make_task, live_scheduler
+    ):
+        task_id = make_task(lambda: {})
+        queued = task_run_request(task_id=task_id)
+        outcomes = []
+
+        def claim():
+            try:
+                outcomes.append(task_run_claim(log_id=queued.pk) is not None)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=claim) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(outcomes) == [False] * 5 + [True]
+
+
+@pytest.mark.django_db(transaction=True)
+class TestHeartbeat:
     def test_a_running_task_refreshes_its_heartbeat(self, make_task, settings):
         settings.TASK_HEARTBEAT_SECONDS = 0.05
 
@@ -335,50 +454,3 @@ def test_a_run_started_with_the_database_down_beats_once_imported(make_task, set
 
     assert log.status == TaskLog.Status.COMPLETED
     assert json.loads(log.result)["beat"] > 0
-
-
-_BACKGROUND_RUN_THEN_EXIT = """
-import django, sys, time
-django.setup()
-from tasks.registry import register
-from tasks.services.execution import task_start_background
-seconds = float(sys.argv[1])
-register("slowpoke", name="Slowpoke", schedule="* * * * *")(
-    lambda: time.sleep(seconds) or {"slept": seconds}
-)
-print(task_start_background(task_id="slowpoke").run_id, flush=True)
-"""
-
-
-def _background_run_then_exit(*, seconds: float, grace: int) -> tuple[str, float]:
-    """Start a background run in a child process that then exits normally."""
-    began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", _BACKGROUND_RUN_THEN_EXIT, str(seconds)],
-        cwd=BASE_DIR,
-        env=process_env(LOG_LEVEL="error", SHUTDOWN_GRACE_SECONDS=str(grace)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip(), time.monotonic() - began
-
-
-@pytest.mark.django_db(transaction=True)
-class TestBackgroundRunAtExit:
-    def test_a_process_exiting_normally_lets_its_background_run_finish(self):
-        run_id, _ = _background_run_then_exit(seconds=1, grace=30)
-
-        stored = TaskLog.objects.get(run_id=run_id)
-        assert (stored.status, stored.result) == (
-            TaskLog.Status.COMPLETED,
-            '{"slept": 1.0}',
-        )
-
-    def test_the_wait_at_exit_ends_after_the_grace_period(self):
-        run_id, took = _background_run_then_exit(seconds=60, grace=1)
-
-        assert took < 30
-        assert TaskLog.objects.get(run_id=run_id).status == TaskLog.Status.RUNNING

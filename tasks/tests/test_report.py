@@ -48,6 +48,7 @@ def test_runs_and_failures_are_counted_per_task(day_of_runs):
         "completed": 2,
         "failed": 1,
         "interrupted": 0,
+        "queued": 0,
         "running": 0,
         "success_rate": 66.67,
     }

@@ -13,7 +13,7 @@ from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJob
 
 from tasks.models import SchedulerLease, Task, TaskLog
-from tasks.scheduler.cron import schedule_trigger
+from tasks.scheduler.cron import schedule_timezone, schedule_trigger
 from tasks.scheduler.jobs import in_flight, run_scheduled_fire
 from tasks.scheduler.leader import LeaseLeadership
 from tasks.scheduler.runner import SchedulerRunner
@@ -62,7 +62,7 @@ def _store_job(task_id: str, schedule: str, *, next_run_time) -> None:
         func=run_scheduled_fire,
         trigger=schedule_trigger(schedule),
         executor="default",
-        args=[task_id],
+        args=[task_id, schedule],
         kwargs={},
         name=task_id,
         misfire_grace_time=300,
@@ -223,6 +223,19 @@ class TestLeadershipAndOutages:
         assert runner._scheduler is None
 
 
+def _a_fire_just_missed():
+    """The start of the current minute: a fire a leader that died missed."""
+    return timezone.now().replace(second=0, microsecond=0)
+
+
+def _schedule_firing_at(fire) -> str:
+    """A yearly schedule of the Task row ``counted`` that fires at ``fire``."""
+    local = timezone.localtime(fire, schedule_timezone())
+    schedule = f"{local.minute} {local.hour} {local.day} {local.month} *"
+    Task.objects.filter(pk="counted").update(schedule=schedule)
+    return schedule
+
+
 class TestCatchingUpBeforeTheFirstFire:
     """Runs recorded while the database was down are imported before any fire."""
 
@@ -250,20 +263,20 @@ class TestCatchingUpBeforeTheFirstFire:
             ),
             event="start",
         )
-        missed = timezone.now() - timedelta(seconds=5)
-        _store_job("counted", YEARLY, next_run_time=missed)
+        missed = _a_fire_just_missed()
+        _store_job("counted", _schedule_firing_at(missed), next_run_time=missed)
 
         with caplog.at_level(logging.INFO, logger="autom8.scheduler"):
             runner._elect()
             outcome = _wait_for_fire_outcome(caplog, "counted")
 
-        assert "skipped: Task 'counted' is already running" in outcome
+        assert "skipped: Task 'counted' is already queued or running" in outcome
         assert counted == []
 
     def test_a_fire_that_ran_while_the_database_was_down_does_not_run_again(
         self, counted, runner, caplog
     ):
-        fire = timezone.now().replace(microsecond=0) - timedelta(seconds=5)
+        fire = _a_fire_just_missed()
         fallback_record(
             TaskLogFactory.build(
                 task_type="counted",
@@ -274,7 +287,7 @@ class TestCatchingUpBeforeTheFirstFire:
             ),
             event="finish",
         )
-        _store_job("counted", YEARLY, next_run_time=fire)
+        _store_job("counted", _schedule_firing_at(fire), next_run_time=fire)
 
         with caplog.at_level(logging.INFO, logger="autom8.scheduler"):
             runner._elect()
