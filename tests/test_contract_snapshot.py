@@ -5,11 +5,14 @@ None of these tests touches the database: contract functions are pure.
 
 import io
 import json
+import subprocess
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
 from drf_spectacular.generators import SchemaGenerator
 
+from contract.cases import CASES, current_shapes
 from contract.snapshot import (
     ROUTES,
     SNAPSHOT_PATH,
@@ -22,7 +25,7 @@ from contract.snapshot import (
     shape_of,
     shape_of_samples,
 )
-from tests.contract_cases import CASES, current_shapes
+from tests.servers import BASE_DIR, process_env
 
 COMMAND_MODULE = "security.management.commands.contract_snapshot"
 
@@ -225,3 +228,29 @@ class TestSnapshotCommand:
         call_command("contract_snapshot", stdout=out)
 
         assert "shapes match" in out.getvalue()
+
+
+_WITHOUT_TEST_TOOLS = """
+import sys
+sys.modules["factory"] = None  # the dev-only factory_boy, absent in production
+sys.modules["tests"] = None
+import django
+django.setup()
+from django.core.management import call_command
+call_command("contract_snapshot")
+"""
+
+
+def test_the_snapshot_command_needs_neither_the_tests_nor_factory_boy():
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TEST_TOOLS],
+        cwd=BASE_DIR,
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "shapes match" in done.stdout

@@ -23,8 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, write: bool, **options) -> None:
-        # The sample inputs live with the tests (they need no database).
-        from tests.contract_cases import current_shapes
+        from contract.cases import current_shapes
 
         try:
             shapes = current_shapes()

@@ -3,7 +3,8 @@
 Each case calls a pure contract function on unsaved instances (no database)
 at least twice: once with every optional value present and once with every
 optional value absent. The snapshot test and ``contract_snapshot --write``
-both build the shapes from here.
+both build the shapes from here, so it lives with the contract rather than
+the tests (production code never imports the tests or their tools).
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
-from contacts.tests.factories import ContactFactory
+from contacts.models import Contact
 from contract import auth as auth_contract
 from contract import contacts as contact_contract
 from contract import discovery, errors
 from contract import tasks as task_contract
 from contract.snapshot import ShapeMismatch, shape_of_samples
 from tasks.models import Task, TaskLog
-from tasks.selectors import SchedulerStatus, TaskOverview
 
 MOMENT = datetime(2026, 1, 14, 10, 0, 0, 123456, tzinfo=UTC)
 LATER = datetime(2026, 1, 15, 2, 0, tzinfo=UTC)
@@ -114,8 +115,22 @@ def _protected() -> list[object]:
 
 def _contacts() -> list:
     return [
-        ContactFactory.build(id=1, created_at=MOMENT, updated_at=LATER),
-        ContactFactory.build(id=2, email=None, created_at=MOMENT, updated_at=MOMENT),
+        Contact(
+            id=1,
+            name="Amina Otieno",
+            phone="+254712345678",
+            email="amina@example.com",
+            created_at=MOMENT,
+            updated_at=LATER,
+        ),
+        Contact(
+            id=2,
+            name="John Doe",
+            phone="+254712345679",
+            email=None,
+            created_at=MOMENT,
+            updated_at=MOMENT,
+        ),
     ]
 
 
@@ -193,21 +208,17 @@ def _task_toggle() -> list[object]:
 
 def _scheduler_status() -> list[object]:
     jobs = [
-        TaskOverview(
-            task=_task(enabled=True), last_log=None, next_run=LATER, trigger="cron"
-        ),
-        TaskOverview(
-            task=_task(enabled=False), last_log=None, next_run=None, trigger="cron"
-        ),
+        SimpleNamespace(task=_task(enabled=True), next_run=LATER, trigger="cron"),
+        SimpleNamespace(task=_task(enabled=False), next_run=None, trigger="cron"),
     ]
     return [
         task_contract.scheduler_status_body(
-            SchedulerStatus(
+            SimpleNamespace(
                 running=True, leader="node-1:4242", heartbeat_at=MOMENT, jobs=jobs
             )
         ),
         task_contract.scheduler_status_body(
-            SchedulerStatus(running=False, leader=None, heartbeat_at=None, jobs=[])
+            SimpleNamespace(running=False, leader=None, heartbeat_at=None, jobs=[])
         ),
     ]
 
