@@ -257,6 +257,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "security.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # `format` is an ordinary, ignored query parameter (contract §0): it must
+    # not pick a renderer, or every `?format=xml` would be a 404.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SIMPLE_JWT = {
