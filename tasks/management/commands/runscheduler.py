@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from tasks.scheduler.runner import SchedulerRunner
 
@@ -33,7 +33,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, imports: list[str], **options) -> None:
         for module in imports:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise CommandError(f"--import {module}: {exc}") from exc
         runner = SchedulerRunner()
 
         def stop(signum: int, _frame: object) -> None:
