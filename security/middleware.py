@@ -9,7 +9,8 @@ For each request ``ResponseEnvelopeMiddleware``:
   (PostgreSQL cannot store one, and no valid request needs it);
 * answers 413 when a view reads a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``;
 * turns any exception a view raises into the bare 500 envelope, logged with
-  the request id (also under ``DEBUG``: no traceback page);
+  the request id (also under ``DEBUG``: no traceback page), except an
+  unreachable database: 503 with ``Retry-After`` and one warning line;
 * rewrites error responses that are not JSON (Django's 405 for plain views,
   a CSRF failure, a static file's 405) into the §1 envelope, rendered like
   DRF renders it (``security.exceptions.json_error_response``);
@@ -45,7 +46,12 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
-from security.exceptions import default_message, json_error_response, mark_logged
+from security.exceptions import (
+    database_unavailable,
+    default_message,
+    json_error_response,
+    mark_logged,
+)
 from security.integrity import HEADER as INTEGRITY_HEADER
 from security.integrity import header_value, sign, sign_chunks
 from security.logging import request_id_var
@@ -140,6 +146,9 @@ class ResponseEnvelopeMiddleware:
             return json_error_response(413, default_message(413))
         if isinstance(exception, _CLIENT_ERRORS):
             return None
+        unavailable = database_unavailable(request, exception)
+        if unavailable is not None:
+            return unavailable
         error_logger.error(
             "Unhandled error in %s %s",
             request.method,
