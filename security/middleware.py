@@ -6,7 +6,8 @@ For each request ``ResponseEnvelopeMiddleware``:
   ``A-Z a-z 0-9 . _ -``) or makes a UUID4, stores it on the request and in
   ``security.logging.request_id_var`` so every log line carries it;
 * answers 400 at once when the path or query string holds a NUL byte
-  (PostgreSQL cannot store one, and no valid request needs it);
+  (PostgreSQL cannot store one, and no valid request needs it), 414 or 431
+  when the request line or a header is over ``security.limits``;
 * answers 413 when a view reads a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``;
 * turns any exception a view raises into the bare 500 envelope, logged with
   the request id (also under ``DEBUG``: no traceback page), except an
@@ -54,6 +55,7 @@ from security.exceptions import (
 )
 from security.integrity import HEADER as INTEGRITY_HEADER
 from security.integrity import header_value, sign, sign_chunks
+from security.limits import oversized_request
 from security.logging import request_id_var
 from security.throttling import rate_limit_state
 
@@ -123,7 +125,7 @@ class ResponseEnvelopeMiddleware:
         request.request_id = request_id
         context = request_id_var.set(request_id)
         try:
-            response = nul_error(request)
+            response = oversized_request(request) or nul_error(request)
             if response is None:
                 response = self.get_response(request)
             response = _as_envelope(response)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import httpx
 from django.db import connection
+
+from autom8_site.launch import gunicorn_command
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,25 +51,14 @@ def process_env(**overrides: str) -> dict[str, str]:
 def gunicorn_server(
     *, workers: int = 2, threads: int = 4, log_path: Path | None = None, **env: str
 ) -> Iterator[str]:
-    """Run gunicorn on a free port; yields its base URL, stops it after.
+    """Run gunicorn as ``make run`` does, on a free port; yields its base URL.
 
-    Its log (stderr) goes to ``log_path`` when given.
+    Stops it after. Its log (stderr) goes to ``log_path`` when given.
     """
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "autom8_site.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--graceful-timeout",
-        "5",
-    ]
+    cmd = gunicorn_command(
+        host="127.0.0.1", port=port, workers=workers, threads=threads
+    )
     log = open(log_path, "wb") if log_path is not None else None  # noqa: SIM115
     proc = subprocess.Popen(
         cmd,
