@@ -10,6 +10,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tasks.builtin.backup import backup_debris_remove
 from tasks.scheduler.runner import SchedulerRunner
 
 
@@ -37,6 +38,9 @@ class Command(BaseCommand):
                 importlib.import_module(module)
             except ImportError as exc:
                 raise CommandError(f"--import {module}: {exc}") from exc
+        # A backup killed with the previous scheduler left its files behind.
+        if removed := backup_debris_remove():
+            self.stdout.write(f"Removed {removed} leftover(s) of killed backups")
         runner = SchedulerRunner()
 
         def stop(signum: int, _frame: object) -> None:
