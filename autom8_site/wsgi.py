@@ -16,7 +16,12 @@ except ImproperlyConfigured as exc:
     sys.stderr.write(f"autom8: configuration error: {exc}\n")
     sys.exit(3)
 
-from security.chunked import ChunkedBodyMiddleware  # after settings are loaded
+# After settings are loaded.
+from security.chunked import ChunkedBodyMiddleware
+from security.server_errors import install_gunicorn_error_writer
 
 # Chunked request bodies are read before Django sees the request.
 application = ChunkedBodyMiddleware(django_application)
+if "gunicorn" in sys.modules:
+    # Requests gunicorn refuses itself get the envelope and §1 headers too.
+    install_gunicorn_error_writer()

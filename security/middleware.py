@@ -264,3 +264,24 @@ def _log_access(
             "request_id": request_id,
         },
     )
+
+
+class _UnparsedRequest:
+    """Stands for a request the server could not parse: nothing is known of it."""
+
+    def is_secure(self) -> bool:
+        # Without HSTS is the safe side: HSTS is only ever added, never needed.
+        return False
+
+
+def add_section_1_headers(response: HttpResponseBase, *, started: float) -> None:
+    """The §1 headers on a response built outside Django's request cycle.
+
+    For the answers a server gives itself (``security.server_errors``): the
+    security headers, a new request id, the signature and the time spent
+    since ``started`` (``time.perf_counter()``).
+    """
+    _harden(_UnparsedRequest(), response)
+    response[REQUEST_ID_HEADER] = request_id_from(None)
+    _sign(response)
+    response["X-Response-Time"] = f"{(time.perf_counter() - started) * 1000:.2f}ms"

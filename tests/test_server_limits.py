@@ -1,10 +1,11 @@
-"""Oversized request lines and headers get the application's answer (§1).
+"""Oversized or malformed requests get the envelope with the §1 headers.
 
 gunicorn runs with the options of ``make run`` (``gunicorn_command``), whose
 limits sit above the application's: an oversized request line (414) or header
-(431) is refused by the application, as the envelope with every §1 header,
-not by gunicorn's HTML page. Raw sockets, since HTTP clients refuse to send
-such requests.
+(431) is refused by the application. What gunicorn refuses itself (bytes it
+cannot parse, sizes over its own limits) is answered in the same shape by
+``security.server_errors``, not by gunicorn's HTML page. Raw sockets, since
+HTTP clients refuse to send such requests.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 
+from autom8_site.launch import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_LINE
+from security.integrity import verify_integrity
 from security.limits import MAX_HEADER_FIELD, MAX_HEADER_FIELDS, MAX_REQUEST_LINE
 from tests.servers import gunicorn_server
 
@@ -79,6 +83,13 @@ LONG_HEADER = _get("/api/v1/info", b"X-Long: " + b"b" * (MAX_HEADER_FIELD + 100)
 MANY_HEADERS = _get(
     "/api/v1/info", *(f"X-H{i}: v".encode() for i in range(MAX_HEADER_FIELDS + 5))
 )
+# Refused by gunicorn itself.
+BAD_HEADER_NAME = _get("/api/v1/info", b"Bad Header: x")
+BAD_HEADER_VALUE = _get("/api/v1/info", b"X-Bad: a\x00b")
+OVER_SERVER_LINE = _get("/api/v1/info?q=" + "a" * (LIMIT_REQUEST_LINE + 100))
+OVER_SERVER_HEADER = _get(
+    "/api/v1/info", b"X-Long: " + b"b" * (LIMIT_REQUEST_FIELD_SIZE + 100)
+)
 
 
 @pytest.mark.parametrize(
@@ -87,8 +98,20 @@ MANY_HEADERS = _get(
         (LONG_LINE, 414, "URI Too Long"),
         (LONG_HEADER, 431, "Request Header Fields Too Large"),
         (MANY_HEADERS, 431, "Request Header Fields Too Large"),
+        (BAD_HEADER_NAME, 400, "Bad Request"),
+        (BAD_HEADER_VALUE, 400, "Bad Request"),
+        (OVER_SERVER_LINE, 414, "URI Too Long"),
+        (OVER_SERVER_HEADER, 431, "Request Header Fields Too Large"),
     ],
-    ids=["long request line", "long header", "many headers"],
+    ids=[
+        "long request line",
+        "long header",
+        "many headers",
+        "bad header name",
+        "bad header value",
+        "over the server's line limit",
+        "over the server's header limit",
+    ],
 )
 class TestOversized:
     def test_is_refused_with_the_envelope(self, address, head, status, phrase):
@@ -102,6 +125,15 @@ class TestOversized:
         _, headers, _ = raw_request(address, head)
 
         assert not [name for name in SECURITY_HEADERS if name not in headers]
+
+    def test_its_body_is_signed(self, address, head, status, phrase):
+        _, headers, body = raw_request(address, head)
+
+        assert verify_integrity(
+            {"X-Autom8-Integrity": headers["x-autom8-integrity"]},
+            body,
+            settings.RESPONSE_SIGNING_KEY,
+        )
 
 
 def test_a_request_within_the_limits_is_served(address):
