@@ -8,6 +8,7 @@ real PostgreSQL under a real gunicorn.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -166,6 +167,27 @@ def test_the_service_recovers_when_the_database_is_back(client, user, outage):
     outage.end()
 
     assert send().status_code == 200
+
+
+def test_a_sqlite_database_locked_by_another_writer_is_a_503(client, user):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's file lock")
+    send = _requests(client, user)["contact create"]
+    options = connection.settings_dict["OPTIONS"]
+    saved_timeout, options["timeout"] = options["timeout"], 0.2
+    connection.close()
+    holder = sqlite3.connect(connection.settings_dict["NAME"])
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        response = send()
+    finally:
+        holder.rollback()
+        holder.close()
+        options["timeout"] = saved_timeout
+        connection.close()
+
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"]
 
 
 def test_health_keeps_its_own_503_body(client, outage):
