@@ -2,7 +2,9 @@
 
 Every setting Autom8 reads from the environment goes through one of these
 helpers, so a malformed value stops start-up with ``ImproperlyConfigured``
-naming the variable instead of failing later in a request.
+naming the variable instead of failing later in a request. A variable set
+but empty (``NAME=`` in a sourced ``.env.example``) counts as unset: its
+default applies.
 """
 
 from __future__ import annotations
@@ -15,21 +17,29 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _raw(name: str) -> str | None:
+    """The variable stripped, or None when unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or None
 
 
 def env_str(name: str, default: str | None = None) -> str:
-    """The variable as text; ``default`` when unset. Raises when required."""
-    value = os.environ.get(name)
+    """The variable as text; ``default`` when unset or empty. Raises when required."""
+    value = _raw(name)
     if value is None:
         if default is None:
             raise ImproperlyConfigured(f"{name} is required but not set")
         return default
-    return value.strip()
+    return value
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -48,7 +58,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 def env_bool(name: str, default: bool) -> bool:
     """The variable as a boolean (1/0, true/false, yes/no, on/off)."""
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None:
         return default
     lowered = raw.strip().lower()
@@ -61,7 +71,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     """The variable as a comma-separated list, blanks dropped."""
-    raw = os.environ.get(name)
+    raw = _raw(name)
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
@@ -73,6 +83,39 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     if value not in choices:
         allowed = ", ".join(choices)
         raise ImproperlyConfigured(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def env_database(name: str, default: str, **options) -> dict:
+    """The variable parsed by dj-database-url into a ``DATABASES`` entry.
+
+    The value is not repeated in the error: it may hold a password.
+    """
+    import dj_database_url
+
+    try:
+        return dj_database_url.parse(env_str(name, default), **options)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} is not a database URL Autom8 can use "
+            "(e.g. postgres://user@host:5432/autom8 or sqlite:///path/to/db)"
+        ) from None
+
+
+def env_redis_url(name: str) -> str:
+    """The variable as a Redis URL, or ``""`` when unset.
+
+    The value is not repeated in the error: it may hold a password.
+    """
+    value = env_str(name, "")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in REDIS_SCHEMES or not (parts.netloc or parts.path):
+        raise ImproperlyConfigured(
+            f"{name} is not a Redis URL (redis://host:6379/0, rediss://... or "
+            "unix:///path/to/socket)"
+        )
     return value
 
 

@@ -8,13 +8,13 @@ the README.
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
-
 from autom8_site.env import (
     env_bool,
     env_choice,
+    env_database,
     env_int,
     env_list,
+    env_redis_url,
     env_str,
     load_secrets,
 )
@@ -127,10 +127,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
 
 # --- database ------------------------------------------------------------------
 
-DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'autom8.sqlite3'}")
 DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL,
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{VAR_DIR / 'autom8.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
@@ -154,7 +154,7 @@ else:
 
 # --- cache ---------------------------------------------------------------------
 
-REDIS_URL = env_str("REDIS_URL", "")
+REDIS_URL = env_redis_url("REDIS_URL")
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "autom8")
 if REDIS_URL:
     _redis = {
@@ -257,6 +257,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "security.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # `format` is an ordinary, ignored query parameter (contract §0): it must
+    # not pick a renderer, or every `?format=xml` would be a 404.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 SIMPLE_JWT = {

@@ -9,9 +9,19 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "autom8_site.settings")
 
 try:
-    application = get_wsgi_application()
+    django_application = get_wsgi_application()
 except ImproperlyConfigured as exc:
     # One clear line instead of a traceback per worker; gunicorn stops when
     # a worker exits with its boot-error code (3).
     sys.stderr.write(f"autom8: configuration error: {exc}\n")
     sys.exit(3)
+
+# After settings are loaded.
+from security.chunked import ChunkedBodyMiddleware
+from security.server_errors import install_gunicorn_error_writer
+
+# Chunked request bodies are read before Django sees the request.
+application = ChunkedBodyMiddleware(django_application)
+if "gunicorn" in sys.modules:
+    # Requests gunicorn refuses itself get the envelope and §1 headers too.
+    install_gunicorn_error_writer()

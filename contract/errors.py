@@ -13,8 +13,10 @@ STATUS_PHRASES = {
     406: "Not Acceptable",
     409: "Conflict",
     413: "Request Entity Too Large",
+    414: "URI Too Long",
     415: "Unsupported Media Type",
     429: "Rate limit exceeded",
+    431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }

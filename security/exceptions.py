@@ -3,17 +3,22 @@
 Every error leaves as the §1 envelope built by ``contract.errors.error_body``
 and rendered by DRF's ``JSONRenderer`` (compact), whichever layer answers.
 Unexpected exceptions are logged here, with the request id, and answered
-with a bare 500 that carries no internals.
+with a bare 500 that carries no internals. A database that cannot be
+reached is not a bug: it is answered 503 with ``Retry-After`` and logged as
+one warning line, whichever layer met it (``database_unavailable``).
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+import sys
 from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions as drf
@@ -29,6 +34,29 @@ logger = logging.getLogger("autom8.errors")
 RATE_LIMITED_MESSAGE = "Too many requests. Please try again later."
 # django-ratelimit's own decorator does not say when its window ends.
 RATELIMITED_RETRY_AFTER = "60"
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The database is temporarily unavailable. Please try again later."
+)
+DATABASE_RETRY_AFTER = "5"
+
+
+def _is_unreachable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the database cannot serve now (not a bug).
+
+    PostgreSQL: an OperationalError (connection refused or timed out, closed
+    or terminated backend, shutdown, lock or statement timeout) or an
+    InterfaceError (connection already unusable); bad SQL is a
+    ProgrammingError. SQLite reports bad SQL as an OperationalError too, with
+    the generic SQLITE_ERROR code; the others (CANTOPEN, BUSY, LOCKED, IOERR,
+    FULL, ...) say the file cannot be used.
+    """
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.__cause__, "sqlite_errorcode", None)
+    return code is None or code & 0xFF != sqlite3.SQLITE_ERROR
+
 
 _DRF_MESSAGES = {
     drf.NotAuthenticated: "Authentication credentials were not provided",
@@ -59,6 +87,29 @@ def json_error_response(
         status=status,
         content_type="application/json",
     )
+
+
+def database_unavailable(
+    request: HttpRequest | None, exc: BaseException | None
+) -> HttpResponse | None:
+    """The 503 answer when ``exc`` says the database cannot be reached, else None.
+
+    Logged as one warning line with the request id; no traceback, since
+    nothing in Autom8 is at fault and an outage would flood the log.
+    """
+    if not _is_unreachable(exc):
+        return None
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    logger.warning(
+        "Database unavailable in %s %s: %s",
+        getattr(request, "method", "-"),
+        getattr(request, "path", "-"),
+        reason[:200],
+    )
+    response = json_error_response(503, DATABASE_UNAVAILABLE_MESSAGE)
+    response["Retry-After"] = DATABASE_RETRY_AFTER
+    mark_logged(response)
+    return response
 
 
 def default_message(status: int) -> str:
@@ -139,6 +190,9 @@ def _counted(exc: Exception, context: dict) -> Exception:
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's ``EXCEPTION_HANDLER``: every exception becomes the envelope."""
     exc = _counted(exc, context)
+    unavailable = database_unavailable(context.get("request"), exc)
+    if unavailable is not None:
+        return unavailable
     if isinstance(exc, Autom8Error):
         return Response(
             exc.body(), status=exc.status, headers=getattr(exc, "headers", None)
@@ -211,5 +265,12 @@ def page_not_found(
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's ``handler500``; the error itself was logged by Django's handler."""
+    """Django's ``handler500``; the error itself was logged by Django's handler.
+
+    Django calls it while handling the exception (one a middleware raised,
+    say), so ``sys.exc_info()`` tells an unreachable database (503) apart.
+    """
+    unavailable = database_unavailable(request, sys.exc_info()[1])
+    if unavailable is not None:
+        return unavailable
     return json_error_response(500, "Internal Server Error")

@@ -6,10 +6,12 @@ For each request ``ResponseEnvelopeMiddleware``:
   ``A-Z a-z 0-9 . _ -``) or makes a UUID4, stores it on the request and in
   ``security.logging.request_id_var`` so every log line carries it;
 * answers 400 at once when the path or query string holds a NUL byte
-  (PostgreSQL cannot store one, and no valid request needs it);
+  (PostgreSQL cannot store one, and no valid request needs it), 414 or 431
+  when the request line or a header is over ``security.limits``;
 * answers 413 when a view reads a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``;
 * turns any exception a view raises into the bare 500 envelope, logged with
-  the request id (also under ``DEBUG``: no traceback page);
+  the request id (also under ``DEBUG``: no traceback page), except an
+  unreachable database: 503 with ``Retry-After`` and one warning line;
 * rewrites error responses that are not JSON (Django's 405 for plain views,
   a CSRF failure, a static file's 405) into the §1 envelope, rendered like
   DRF renders it (``security.exceptions.json_error_response``);
@@ -45,9 +47,15 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
-from security.exceptions import default_message, json_error_response, mark_logged
+from security.exceptions import (
+    database_unavailable,
+    default_message,
+    json_error_response,
+    mark_logged,
+)
 from security.integrity import HEADER as INTEGRITY_HEADER
 from security.integrity import header_value, sign, sign_chunks
+from security.limits import oversized_request
 from security.logging import request_id_var
 from security.throttling import rate_limit_state
 
@@ -117,7 +125,7 @@ class ResponseEnvelopeMiddleware:
         request.request_id = request_id
         context = request_id_var.set(request_id)
         try:
-            response = nul_error(request)
+            response = oversized_request(request) or nul_error(request)
             if response is None:
                 response = self.get_response(request)
             response = _as_envelope(response)
@@ -140,6 +148,9 @@ class ResponseEnvelopeMiddleware:
             return json_error_response(413, default_message(413))
         if isinstance(exception, _CLIENT_ERRORS):
             return None
+        unavailable = database_unavailable(request, exception)
+        if unavailable is not None:
+            return unavailable
         error_logger.error(
             "Unhandled error in %s %s",
             request.method,
@@ -253,3 +264,24 @@ def _log_access(
             "request_id": request_id,
         },
     )
+
+
+class _UnparsedRequest:
+    """Stands for a request the server could not parse: nothing is known of it."""
+
+    def is_secure(self) -> bool:
+        # Without HSTS is the safe side: HSTS is only ever added, never needed.
+        return False
+
+
+def add_section_1_headers(response: HttpResponseBase, *, started: float) -> None:
+    """The §1 headers on a response built outside Django's request cycle.
+
+    For the answers a server gives itself (``security.server_errors``): the
+    security headers, a new request id, the signature and the time spent
+    since ``started`` (``time.perf_counter()``).
+    """
+    _harden(_UnparsedRequest(), response)
+    response[REQUEST_ID_HEADER] = request_id_from(None)
+    _sign(response)
+    response["X-Response-Time"] = f"{(time.perf_counter() - started) * 1000:.2f}ms"

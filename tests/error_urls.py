@@ -1,5 +1,6 @@
 """A test-only URLconf: the real routes plus views that fail on purpose."""
 
+from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import include, path
 from django.views import View
@@ -28,6 +29,26 @@ class ApiCrash(APIView):
 def django_crash(request):
     """A plain Django view that raises an unexpected error."""
     raise RuntimeError(SECRET_DETAIL)
+
+
+BAD_SQL = "SELECT * FROM autom8_no_such_table"
+
+
+class ApiBadSql(APIView):
+    """A DRF view whose SQL is wrong (a bug, not an outage)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute(BAD_SQL)
+
+
+def django_bad_sql(request):
+    """A plain Django view whose SQL is wrong."""
+    with connection.cursor() as cursor:
+        cursor.execute(BAD_SQL)
 
 
 class ApiConflict(APIView):
@@ -89,6 +110,8 @@ class AdminOnly(APIView):
 urlpatterns = [
     path("test/api-crash", ApiCrash.as_view()),
     path("test/django-crash", django_crash),
+    path("test/api-bad-sql", ApiBadSql.as_view()),
+    path("test/django-bad-sql", django_bad_sql),
     path("test/conflict", ApiConflict.as_view()),
     path("test/invalid", ApiInvalid.as_view()),
     path("test/api-ratelimited", ApiRatelimited.as_view()),

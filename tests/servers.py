@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,8 @@ from pathlib import Path
 import httpx
 import psutil
 from django.db import connection
+
+from autom8_site.launch import gunicorn_command
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,30 +50,30 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 @contextmanager
 def gunicorn_server(
-    *, workers: int = 2, threads: int = 4, app: str = "autom8_site.wsgi", **env: str
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    app: str = "autom8_site.wsgi",
+    log_path: Path | None = None,
+    **env: str,
 ) -> Iterator[str]:
-    """Run gunicorn on a free port; yields its base URL, stops it after."""
+    """Run gunicorn as ``make run`` does, on a free port; yields its base URL.
+
+    Stops it after. Its log (stderr) goes to ``log_path`` when given; ``app``
+    names another WSGI module (one registering extra tasks, say).
+    """
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        app,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--graceful-timeout",
-        "5",
-    ]
+    cmd = gunicorn_command(
+        host="127.0.0.1", port=port, workers=workers, threads=threads
+    )
+    cmd[cmd.index("autom8_site.wsgi")] = app
+    log = open(log_path, "wb") if log_path is not None else None  # noqa: SIM115
     proc = subprocess.Popen(
         cmd,
         cwd=BASE_DIR,
         env=process_env(**env),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log or subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -85,6 +86,8 @@ def gunicorn_server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if log is not None:
+            log.close()
 
 
 def gunicorn_processes(base: str) -> tuple[psutil.Process, list[psutil.Process]]:

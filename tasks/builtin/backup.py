@@ -11,8 +11,15 @@ A backup is a consistent snapshot of the database, gzip-compressed into
 
 Each method copies stored column values, so encrypted columns (the
 contacts' ``*_encrypted`` fields) stay ciphertext in the backup. The backup
-still holds password hashes and tokens: files are written 0600 and a new
-``BACKUP_DIR`` is created 0700.
+still holds password hashes and tokens: files are written 0600 (temporary
+copies of the database included) and a new ``BACKUP_DIR`` is created 0700.
+
+A backup writes ``<file>.<host:pid>.part`` and works in a scratch directory
+``.autom8-backup-work-<host:pid>-*`` beside it. A backup killed mid-way
+leaves them behind: ``backup_debris_remove`` (run by each backup and by the
+``cleanup`` task) deletes those whose owner is gone, by the same rule as
+zombie runs (``tasks.services.zombies``): a local pid that no longer runs,
+or, for another host, nothing written for ``TASK_STALE_SECONDS``.
 
 A restored database may hold runs captured mid-run (the backup task's own,
 at least); no process runs them any more, so they are marked interrupted.
@@ -25,12 +32,14 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from xml.parsers.expat import ExpatError
@@ -44,10 +53,17 @@ from django.utils import timezone
 
 from tasks.builtin.files import private_dir, private_open
 from tasks.registry import register
-from tasks.services.zombies import task_logs_interrupt_all
+from tasks.services.zombies import (
+    current_owner,
+    owner_parse,
+    pid_is_alive,
+    task_logs_interrupt_all,
+)
 
 PREFIX = "autom8-backup-"
 MANIFEST_SUFFIX = ".manifest.json"
+PART_SUFFIX = ".part"
+SCRATCH_PREFIX = f".{PREFIX}work-"
 _CHUNK = 1 << 20
 _EXTENSIONS = {"sqlite": ".sqlite3.gz", "pg_dump": ".sql.gz", "dumpdata": ".xml.gz"}
 # dumpdata leaves out rows that migrate recreates with other ids.
@@ -120,6 +136,8 @@ def _sqlite_snapshot(target: Path) -> None:
     source = sqlite3.connect(
         f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True
     )
+    # Created private first: SQLite keeps the mode of an existing file.
+    private_open(target).close()
     copy = sqlite3.connect(target)
     try:
         with copy:
@@ -169,8 +187,9 @@ def _pg_dump_into(target: Path) -> None:
 
 def _dumpdata_into(target: Path) -> None:
     """Write Django's ``dumpdata`` of every app into ``target`` gzipped."""
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "dump.xml"
+    with backup_scratch_dir(target.parent) as tmp:
+        plain = tmp / "dump.xml"
+        private_open(plain).close()  # dumpdata truncates it, keeping the mode
         # XML, because the JSON serializer cuts datetimes to milliseconds.
         call_command(
             "dumpdata",
@@ -198,6 +217,76 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
+@contextmanager
+def backup_scratch_dir(directory: Path) -> Iterator[Path]:
+    """A private working directory in ``directory``, named after its owner."""
+    prefix = f"{SCRATCH_PREFIX}{current_owner()}-"
+    with tempfile.TemporaryDirectory(dir=directory, prefix=prefix) as tmp:
+        yield Path(tmp)
+
+
+def backup_partial_path(final: Path) -> Path:
+    """Where the backup ``final`` is written until complete (names its owner)."""
+    return final.with_name(f"{final.name}.{current_owner()}{PART_SUFFIX}")
+
+
+def _debris_owner(path: Path) -> str | None:
+    """``host:pid`` of a backup's leftover ``path``, or None when it is none."""
+    name = path.name
+    if name.startswith(SCRATCH_PREFIX) and path.is_dir():
+        return name[len(SCRATCH_PREFIX) :].rpartition("-")[0]
+    if name.startswith(PREFIX) and name.endswith(PART_SUFFIX) and path.is_file():
+        return name[: -len(PART_SUFFIX)].partition(".gz.")[2]
+    return None
+
+
+def _last_written(path: Path) -> datetime:
+    """When ``path`` (or, for a directory, anything in it) was last written."""
+    stamps = [path.stat().st_mtime]
+    if path.is_dir():
+        stamps += [p.stat().st_mtime for p in path.rglob("*")]
+    return datetime.fromtimestamp(max(stamps), tz=UTC)
+
+
+def _is_abandoned(owner: str, *, written: datetime, now: datetime) -> bool:
+    """Whether the backup ``owner`` that last wrote at ``written`` is gone."""
+    parsed = owner_parse(owner)
+    if parsed is not None and parsed[0] == socket.gethostname():
+        # A process created after the last write is a reused pid, not the owner.
+        return not pid_is_alive(parsed[1], started_at=written)
+    return (now - written).total_seconds() > settings.TASK_STALE_SECONDS
+
+
+def backup_debris_remove(
+    *, directory: Path | None = None, now: datetime | None = None
+) -> int:
+    """Delete what killed backups left in ``BACKUP_DIR``; returns how many.
+
+    Partial files and scratch directories of a backup still running (its
+    owner alive) are kept.
+    """
+    directory = Path(directory or settings.BACKUP_DIR)
+    if not directory.is_dir():
+        return 0
+    now = now or timezone.now()
+    removed = 0
+    for path in directory.iterdir():
+        owner = _debris_owner(path)
+        try:
+            if owner is None or not _is_abandoned(
+                owner, written=_last_written(path), now=now
+            ):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:  # its owner finished meanwhile
+            continue
+        removed += 1
+    return removed
+
+
 def backup_files(*, directory: Path | None = None) -> list[Path]:
     """Backups in ``BACKUP_DIR``, newest first (names sort by time)."""
     directory = Path(directory or settings.BACKUP_DIR)
@@ -206,7 +295,7 @@ def backup_files(*, directory: Path | None = None) -> list[Path]:
     found = [
         path
         for path in directory.glob(f"{PREFIX}*.gz")
-        if path.is_file() and not path.name.endswith(".part")
+        if path.is_file() and not path.name.endswith(PART_SUFFIX)
     ]
     return sorted(found, key=lambda path: path.name, reverse=True)
 
@@ -225,15 +314,16 @@ def backup_prune(*, keep: int | None = None) -> int:
 def backup_create() -> dict:
     """Write a new backup and its manifest; returns file, size, sha256, method."""
     directory = private_dir(settings.BACKUP_DIR)
+    backup_debris_remove(directory=directory)
     method = _method()
     created = timezone.now()
     name = f"{PREFIX}{created:%Y%m%dT%H%M%S%fZ}{_EXTENSIONS[method]}"
     final = directory / name
-    partial = directory / f"{name}.part"
+    partial = backup_partial_path(final)
     try:
         if method == "sqlite":
-            with tempfile.TemporaryDirectory(dir=directory) as tmp:
-                snapshot = Path(tmp) / "snapshot.sqlite3"
+            with backup_scratch_dir(directory) as tmp:
+                snapshot = tmp / "snapshot.sqlite3"
                 _sqlite_snapshot(snapshot)
                 _gzip_file(snapshot, partial)
         elif method == "pg_dump":
@@ -310,8 +400,8 @@ def backup_verify(*, path: Path) -> dict:
 @contextmanager
 def _unpacked(path: Path, directory: Path, *, suffix: str) -> Iterator[Path]:
     """The decompressed backup as a temporary file. Raises BackupRefused."""
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        plain = Path(tmp) / f"restore{suffix}"
+    with backup_scratch_dir(directory) as tmp:
+        plain = tmp / f"restore{suffix}"
         try:
             with gzip.open(path, "rb") as packed, private_open(plain) as raw:
                 shutil.copyfileobj(packed, raw, _CHUNK)

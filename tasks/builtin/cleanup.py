@@ -14,7 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
     OutstandingToken,
 )
 
-from tasks.builtin.backup import backup_prune
+from tasks.builtin.backup import backup_debris_remove, backup_prune
 from tasks.models import TaskLog
 from tasks.registry import register
 
@@ -37,7 +37,8 @@ def cleanup_run(*, now: datetime | None = None) -> dict:
     Task logs and scheduler job executions older than
     ``TASK_LOG_RETENTION_DAYS`` (runs still ``running`` are kept, zombie
     reconciliation settles them), backups beyond the newest ``BACKUP_KEEP``,
-    expired JWT blacklist and outstanding tokens, expired sessions.
+    what killed backups left behind, expired JWT blacklist and outstanding
+    tokens, expired sessions.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.TASK_LOG_RETENTION_DAYS)
@@ -50,6 +51,7 @@ def cleanup_run(*, now: datetime | None = None) -> dict:
             DjangoJobExecution.objects.filter(run_time__lt=cutoff)
         ),
         "backups": backup_prune(),
+        "backup_debris": backup_debris_remove(now=now),
         # Blacklist entries first: they would otherwise go as cascades uncounted.
         "blacklisted_tokens": _deleted(
             BlacklistedToken.objects.filter(token__expires_at__lt=now)

@@ -8,8 +8,9 @@ import os
 import signal
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from tasks.builtin.backup import backup_debris_remove
 from tasks.scheduler.runner import SchedulerRunner
 
 
@@ -33,7 +34,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, imports: list[str], **options) -> None:
         for module in imports:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise CommandError(f"--import {module}: {exc}") from exc
+        # A backup killed with the previous scheduler left its files behind.
+        if removed := backup_debris_remove():
+            self.stdout.write(f"Removed {removed} leftover(s) of killed backups")
         runner = SchedulerRunner()
 
         def stop(signum: int, _frame: object) -> None:
