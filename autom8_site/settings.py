@@ -215,8 +215,10 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_HTTPS)
 SECURE_HSTS_SECONDS = env_int(
     "SECURE_HSTS_SECONDS", 31536000 if SECURE_HTTPS else 0, minimum=0
 )
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# Both bind more than this service (every subdomain; browsers' built-in
+# lists, hard to leave), so the operator opts in explicitly.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -288,6 +290,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- rate limits ---------------------------------------------------------------
 
+SILENCED_SYSTEM_CHECKS = [
+    # includeSubDomains and preload are opt-in (above), not oversights.
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+
 RATE_LIMIT_DEFAULT = env_int("RATE_LIMIT_DEFAULT", 5000, minimum=1)
 RATE_LIMIT_LOGIN = env_int("RATE_LIMIT_LOGIN", 10, minimum=1)
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
@@ -300,7 +308,7 @@ if not REDIS_URL:
     # The embedded database-backed counters are shared by all workers of the
     # node; their increments are not atomic, an accepted imprecision for a
     # single-node install. Production sets REDIS_URL and keeps both checks.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- scheduler -----------------------------------------------------------------
 
