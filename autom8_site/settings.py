@@ -355,6 +355,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "security.logging.RequestIdFilter"},
         "redact_pii": {"()": "security.logging.RedactPIIFilter"},
+        "one_line_warning": {"()": "security.logging.OneLineWarningFilter"},
     },
     "formatters": {
         "json": {
@@ -377,6 +378,9 @@ LOGGING = {
             "level": "ERROR",
             "propagate": False,
         },
+        # A forged Host header is client error, answered 400: one warning
+        # line, not a traceback at ERROR per request.
+        "django.security.DisallowedHost": {"filters": ["one_line_warning"]},
         "django.server": {
             "handlers": ["console"],
             "level": "WARNING",
