@@ -47,8 +47,13 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterator[str]:
-    """Run gunicorn on a free port; yields its base URL, stops it after."""
+def gunicorn_server(
+    *, workers: int = 2, threads: int = 4, stderr_to: Path | None = None, **env: str
+) -> Iterator[str]:
+    """Run gunicorn on a free port; yields its base URL, stops it after.
+
+    ``stderr_to`` names a file that receives the server's log lines.
+    """
     port = free_port()
     cmd = [
         sys.executable,
@@ -64,12 +69,13 @@ def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterat
         "--graceful-timeout",
         "5",
     ]
+    stderr = open(stderr_to, "wb") if stderr_to else subprocess.PIPE  # noqa: SIM115
     proc = subprocess.Popen(
         cmd,
         cwd=BASE_DIR,
         env=process_env(**env),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -82,6 +88,8 @@ def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterat
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if stderr_to:
+            stderr.close()
 
 
 def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
