@@ -57,6 +57,8 @@ _DUMPDATA_EXCLUDE = ["contenttypes", "auth.permission"]
 # own encoding.
 _CONNINFO_SKIP = {"password", "client_encoding"}
 RESTORED_RUNNING_REASON = "Restored from a backup taken while it was running"
+# Safety copies taken before a restore: beside the backups, out of pruning.
+SAFETY_SUBDIR = "pre-restore"
 
 
 class BackupRefused(Exception):
@@ -222,9 +224,14 @@ def backup_prune(*, keep: int | None = None) -> int:
     return removed
 
 
-def backup_create() -> dict:
-    """Write a new backup and its manifest; returns file, size, sha256, method."""
-    directory = private_dir(settings.BACKUP_DIR)
+def backup_create(*, directory: Path | None = None) -> dict:
+    """Write a new backup and its manifest; returns file, size, sha256, method.
+
+    Backups in ``BACKUP_DIR`` are pruned to ``BACKUP_KEEP``; one written into
+    another ``directory`` (a safety copy) prunes nothing.
+    """
+    pruning = directory is None
+    directory = private_dir(directory or settings.BACKUP_DIR)
     method = _method()
     created = timezone.now()
     name = f"{PREFIX}{created:%Y%m%dT%H%M%S%fZ}{_EXTENSIONS[method]}"
@@ -257,7 +264,7 @@ def backup_create() -> dict:
         handle.write((json.dumps(manifest, indent=2) + "\n").encode())
         handle.flush()
         os.fsync(handle.fileno())
-    removed = backup_prune()
+    removed = backup_prune() if pruning else 0
     return {
         "file": name,
         "size": manifest["size"],
@@ -390,6 +397,8 @@ def backup_restore(*, path: Path) -> dict:
     missing, corrupt, truncated, or a snapshot of another database engine
     (``dumpdata`` backups are portable between engines). Runs the backup
     caught running are marked interrupted (see the module docstring).
+    The current database is first backed up into ``BACKUP_DIR/pre-restore``
+    (``safety_copy`` in the result), so the restore can be undone.
     """
     manifest = backup_verify(path=path)
     portable = manifest["method"] == "dumpdata"
@@ -398,6 +407,8 @@ def backup_restore(*, path: Path) -> dict:
             f"Backup is of a {manifest.get('vendor')} database; this one is {connection.vendor}"
         )
     directory = private_dir(settings.BACKUP_DIR)
+    safety_dir = directory / SAFETY_SUBDIR
+    safety = safety_dir / backup_create(directory=safety_dir)["file"]
     suffix = _EXTENSIONS[manifest["method"]].removesuffix(".gz")
     with _unpacked(manifest["path"], directory, suffix=suffix) as plain:
         if manifest["method"] == "sqlite":
@@ -412,4 +423,5 @@ def backup_restore(*, path: Path) -> dict:
         "method": manifest["method"],
         "sha256": manifest["sha256"],
         "interrupted": interrupted,
+        "safety_copy": str(safety),
     }
