@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class SecurityConfig(AppConfig):
@@ -6,3 +7,10 @@ class SecurityConfig(AppConfig):
 
     name = "security"
     default_auto_field = "django.db.models.BigAutoField"
+
+
+class Autom8AdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with the rate-limited login site as ``admin.site``."""
+
+    default = False  # named in INSTALLED_APPS; SecurityConfig stays the app's
+    default_site = "security.admin_site.Autom8AdminSite"

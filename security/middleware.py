@@ -45,7 +45,12 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
-from security.exceptions import default_message, json_error_response, mark_logged
+from security.exceptions import (
+    KEEP_BODY_ATTRIBUTE,
+    default_message,
+    json_error_response,
+    mark_logged,
+)
 from security.integrity import HEADER as INTEGRITY_HEADER
 from security.integrity import header_value, sign, sign_chunks
 from security.logging import request_id_var
@@ -158,6 +163,8 @@ def _is_json(response: HttpResponseBase) -> bool:
 
 def _as_envelope(response: HttpResponseBase) -> HttpResponseBase:
     if response.status_code < 400 or _is_json(response):
+        return response
+    if getattr(response, KEEP_BODY_ATTRIBUTE, False):
         return response
     status = response.status_code
     replacement = json_error_response(status, default_message(status))
