@@ -18,11 +18,15 @@ from autom8_site.env import (
     env_str,
     load_secrets,
 )
+from security.files import DIR_MODE, FILE_MODE, narrow, private_dir
 
 # --- core ----------------------------------------------------------------------
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AUTOM8_VAR_DIR", str(BASE_DIR / "var")))
+# Secrets, the SQLite database, backups and reports live here: no other
+# local user may look in (an existing directory is narrowed too).
+narrow(private_dir(VAR_DIR), DIR_MODE)
 
 AUTOM8_ENV = env_choice("AUTOM8_ENV", ("development", "production"), "development")
 IS_PRODUCTION = AUTOM8_ENV == "production"
@@ -121,6 +125,10 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Files Django's storages write (collected static files included) stay as
+# private as the rest of VAR_DIR; whitenoise serves them as this user.
+FILE_UPLOAD_PERMISSIONS = FILE_MODE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = DIR_MODE
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
     "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024
 )

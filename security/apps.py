@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.db.backends.signals import connection_created
+
+from security.files import sqlite_files_private
 
 
 class SecurityConfig(AppConfig):
@@ -7,6 +10,17 @@ class SecurityConfig(AppConfig):
 
     name = "security"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Keep SQLite's files private from the first connection on."""
+        connection_created.connect(
+            _sqlite_files_private, dispatch_uid="autom8.sqlite_files_private"
+        )
+
+
+def _sqlite_files_private(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        sqlite_files_private(connection.settings_dict["NAME"])
 
 
 class Autom8AdminConfig(admin_apps.AdminConfig):

@@ -42,7 +42,7 @@ from django.core.serializers.base import DeserializationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from tasks.builtin.files import private_dir, private_open
+from security.files import private_dir, private_fd, private_open
 from tasks.registry import register
 from tasks.services.zombies import task_logs_interrupt_all
 
@@ -122,6 +122,8 @@ def _sqlite_snapshot(target: Path) -> None:
     source = sqlite3.connect(
         f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True
     )
+    # Created private before SQLite opens it: SQLite would create it 0644.
+    os.close(private_fd(target, os.O_WRONLY))
     copy = sqlite3.connect(target)
     try:
         with copy:

@@ -15,7 +15,7 @@ from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from tasks.builtin.files import private_dir, private_open
+from security.files import private_dir, private_open
 from tasks.models import TaskLog
 from tasks.registry import register
 
