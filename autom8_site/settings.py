@@ -255,6 +255,8 @@ DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "").upper() or None
 
 JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 24 * 3600, minimum=1)
 JWT_REFRESH_TTL = env_int("JWT_REFRESH_TTL", 7 * 24 * 3600, minimum=1)
+# However often it is refreshed, a session ends this long after its login.
+JWT_SESSION_MAX_AGE = env_int("JWT_SESSION_MAX_AGE", 30 * 24 * 3600, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -279,6 +281,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "CHECK_USER_IS_ACTIVE": True,
+    # Every token carries a fingerprint of the password hash: a password
+    # change invalidates all of them.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {
