@@ -5,6 +5,7 @@ logging. Every variable is listed with its default in ``.env.example`` and
 the README.
 """
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,8 +26,11 @@ from security.files import DIR_MODE, FILE_MODE, narrow, private_dir
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AUTOM8_VAR_DIR", str(BASE_DIR / "var")))
 # Secrets, the SQLite database, backups and reports live here: no other
-# local user may look in (an existing directory is narrowed too).
-narrow(private_dir(VAR_DIR), DIR_MODE)
+# local user may look in (an existing directory is narrowed too). A
+# read-only or foreign VAR_DIR is left as it is: what needs it fails later
+# with its own message.
+with contextlib.suppress(OSError):
+    narrow(private_dir(VAR_DIR), DIR_MODE)
 
 AUTOM8_ENV = env_choice("AUTOM8_ENV", ("development", "production"), "development")
 IS_PRODUCTION = AUTOM8_ENV == "production"
