@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from security.files import FILE_MODE, narrow, private_dir, private_fd, private_open
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -194,19 +196,18 @@ def _dev_secrets(var_dir: Path) -> dict[str, str]:
     A file lock serialises the first start of several processes (gunicorn
     workers, the scheduler) so all of them end up with the same keys.
     """
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(var_dir)
     path = var_dir / "secrets.json"
     lock_path = var_dir / ".secrets.lock"
-    with open(lock_path, "a") as lock:
+    with os.fdopen(private_fd(lock_path, os.O_WRONLY | os.O_APPEND), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stored = json.loads(path.read_text()) if path.exists() else {}
         absent = [name for name in SECRET_SPECS if not stored.get(name)]
         if absent:
             stored.update({name: SECRET_SPECS[name][0]() for name in absent})
             tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(stored, handle, indent=2)
+            with private_open(tmp) as handle:
+                handle.write(json.dumps(stored, indent=2).encode())
             os.replace(tmp, path)
-        os.chmod(path, 0o600)
+        narrow(path, FILE_MODE)
     return stored

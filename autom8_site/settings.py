@@ -5,6 +5,7 @@ logging. Every variable is listed with its default in ``.env.example`` and
 the README.
 """
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,11 +19,18 @@ from autom8_site.env import (
     env_str,
     load_secrets,
 )
+from security.files import DIR_MODE, FILE_MODE, narrow, private_dir
 
 # --- core ----------------------------------------------------------------------
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AUTOM8_VAR_DIR", str(BASE_DIR / "var")))
+# Secrets, the SQLite database, backups and reports live here: no other
+# local user may look in (an existing directory is narrowed too). A
+# read-only or foreign VAR_DIR is left as it is: what needs it fails later
+# with its own message.
+with contextlib.suppress(OSError):
+    narrow(private_dir(VAR_DIR), DIR_MODE)
 
 AUTOM8_ENV = env_choice("AUTOM8_ENV", ("development", "production"), "development")
 IS_PRODUCTION = AUTOM8_ENV == "production"
@@ -50,7 +58,7 @@ if IS_PRODUCTION and not ALLOWED_HOSTS:
     )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "security.apps.Autom8AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -121,6 +129,10 @@ STORAGES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Files Django's storages write (collected static files included) stay as
+# private as the rest of VAR_DIR; whitenoise serves them as this user.
+FILE_UPLOAD_PERMISSIONS = FILE_MODE
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = DIR_MODE
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
     "DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, minimum=1024
 )
@@ -215,8 +227,10 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_HTTPS)
 SECURE_HSTS_SECONDS = env_int(
     "SECURE_HSTS_SECONDS", 31536000 if SECURE_HTTPS else 0, minimum=0
 )
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# Both bind more than this service (every subdomain; browsers' built-in
+# lists, hard to leave), so the operator opts in explicitly.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -245,6 +259,8 @@ DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "").upper() or None
 
 JWT_ACCESS_TTL = env_int("JWT_ACCESS_TTL", 24 * 3600, minimum=1)
 JWT_REFRESH_TTL = env_int("JWT_REFRESH_TTL", 7 * 24 * 3600, minimum=1)
+# However often it is refreshed, a session ends this long after its login.
+JWT_SESSION_MAX_AGE = env_int("JWT_SESSION_MAX_AGE", 30 * 24 * 3600, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -272,6 +288,9 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "CHECK_USER_IS_ACTIVE": True,
+    # Every token carries a fingerprint of the password hash: a password
+    # change invalidates all of them.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -291,6 +310,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- rate limits ---------------------------------------------------------------
 
+SILENCED_SYSTEM_CHECKS = [
+    # includeSubDomains and preload are opt-in (above), not oversights.
+    *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+    *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+]
+
 RATE_LIMIT_DEFAULT = env_int("RATE_LIMIT_DEFAULT", 5000, minimum=1)
 RATE_LIMIT_LOGIN = env_int("RATE_LIMIT_LOGIN", 10, minimum=1)
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
@@ -303,7 +328,7 @@ if not REDIS_URL:
     # The embedded database-backed counters are shared by all workers of the
     # node; their increments are not atomic, an accepted imprecision for a
     # single-node install. Production sets REDIS_URL and keeps both checks.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- scheduler -----------------------------------------------------------------
 
@@ -352,6 +377,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "security.logging.RequestIdFilter"},
         "redact_pii": {"()": "security.logging.RedactPIIFilter"},
+        "one_line_warning": {"()": "security.logging.OneLineWarningFilter"},
     },
     "formatters": {
         "json": {
@@ -374,6 +400,9 @@ LOGGING = {
             "level": "ERROR",
             "propagate": False,
         },
+        # A forged Host header is client error, answered 400: one warning
+        # line, not a traceback at ERROR per request.
+        "django.security.DisallowedHost": {"filters": ["one_line_warning"]},
         "django.server": {
             "handlers": ["console"],
             "level": "WARNING",

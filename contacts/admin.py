@@ -1,11 +1,15 @@
 """Django admin for contacts: masked list, blind-index search, shared rules.
 
-The edit form shows the decrypted phone and email and validates them with
-``contact_clean``, the same rules as the API; every write goes through the
-contact services.
+Phone and email are masked everywhere (``mask_pii``), except in the edit
+form of a staff user holding ``contacts.view_contact_pii``: each such view
+of clear values writes an audit line (who, which contact; never the values).
+The form validates with ``contact_clean``, the same rules as the API; every
+write goes through the contact services.
 """
 
 from __future__ import annotations
+
+import logging
 
 from django import forms
 from django.contrib import admin
@@ -23,16 +27,31 @@ from contacts.services import (
 from contacts.validation import contact_clean
 from contract.errors import Invalid
 
+audit_logger = logging.getLogger("autom8.audit")
+
 MASK = "\u2022"
 CONTACT_FIELDS = ("name", "phone", "email")
+PII_PERMISSION = "contacts.view_contact_pii"
 
 
-def mask_phone(phone: str | None) -> str:
-    """The number with its middle digits hidden: ``+2547•••••678``."""
-    if not phone:
+def _hide(text: str, *, head: int, tail: int) -> str:
+    return text[:head] + MASK * (len(text) - head - tail) + text[len(text) - tail :]
+
+
+def mask_pii(value: str | None) -> str:
+    """A phone number or email address with most of it hidden.
+
+    ``+2547•••••678``; ``a••••@•••••••.com``; blank for no value.
+    """
+    if not value:
         return ""
-    head, tail = (5, 3) if len(phone) >= 11 else (3, 2)
-    return phone[:head] + MASK * (len(phone) - head - tail) + phone[-tail:]
+    if "@" in value:
+        local, _, domain = value.rpartition("@")
+        name, dot, suffix = domain.rpartition(".")
+        hidden = _hide(name, head=0, tail=0) + dot + suffix if dot else MASK * 3
+        return _hide(local, head=1, tail=0) + "@" + hidden
+    head, tail = (5, 3) if len(value) >= 11 else (3, 2)
+    return _hide(value, head=head, tail=tail)
 
 
 class ContactAdminForm(forms.ModelForm):
@@ -73,14 +92,22 @@ class ContactAdminForm(forms.ModelForm):
         return data
 
 
+class ContactNameForm(ContactAdminForm):
+    """Edits the name only: for staff who may not see phone and email."""
+
+    phone = None
+    email = None
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    """Contacts in the admin; phone numbers are masked in the list."""
+    """Contacts in the admin; phone and email masked unless the user may see them."""
 
     form = ContactAdminForm
     fields = ("name", "phone", "email", "created_at", "updated_at")
+    masked_fields = ("name", "masked_phone", "masked_email", "created_at", "updated_at")
     readonly_fields = ("created_at", "updated_at")
-    list_display = ("name", "masked_phone", "display_email", "created_at", "updated_at")
+    list_display = ("name", "masked_phone", "masked_email", "created_at", "updated_at")
     search_fields = ("name",)
     search_help_text = "Part of a name, or an exact phone number or email address."
     ordering = ("name", "id")
@@ -88,13 +115,53 @@ class ContactAdmin(admin.ModelAdmin):
 
     @admin.display(description="Phone")
     def masked_phone(self, contact: Contact) -> str:
-        """The phone number with its middle digits hidden."""
-        return mask_phone(contact.phone)
+        """The phone number, masked."""
+        return mask_pii(contact.phone)
 
     @admin.display(description="Email")
-    def display_email(self, contact: Contact) -> str:
-        """The email address, or a dash."""
-        return contact.email or "-"
+    def masked_email(self, contact: Contact) -> str:
+        """The email address masked, or a dash."""
+        return mask_pii(contact.email) or "-"
+
+    def _shows_pii(self, request: HttpRequest, obj: Contact | None) -> bool:
+        """Whether the form shows clear values: always on add, else by permission."""
+        return obj is None or request.user.has_perm(PII_PERMISSION)
+
+    def get_fields(self, request: HttpRequest, obj: Contact | None = None):
+        """Clear phone and email fields, or their masked read-only forms."""
+        return self.fields if self._shows_pii(request, obj) else self.masked_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None):
+        """The moments, plus the masked values for staff without the permission."""
+        readonly = super().get_readonly_fields(request, obj)
+        if self._shows_pii(request, obj):
+            return readonly
+        return (*readonly, "masked_phone", "masked_email")
+
+    def get_form(self, request: HttpRequest, obj: Contact | None = None, **kwargs):
+        """The full form, or the name-only form when phone and email are masked."""
+        if not self._shows_pii(request, obj):
+            kwargs["form"] = ContactNameForm
+        return super().get_form(request, obj, **kwargs)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ):
+        """The edit page; showing clear phone and email leaves an audit line."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        shown = getattr(response, "context_data", {}).get("original")
+        if response.status_code != 200 or shown is None:
+            return response
+        if self._shows_pii(request, shown):
+            audit_logger.info(
+                "Contact PII viewed in clear",
+                extra={"viewer": request.user.get_username(), "contact_id": shown.pk},
+            )
+        return response
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

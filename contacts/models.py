@@ -35,6 +35,9 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        permissions = [
+            ("view_contact_pii", "Can view contact phone and email in clear"),
+        ]
         indexes = [
             # Keyset pagination walks (sort key, id) in both directions.
             models.Index(fields=["created_at", "id"], name="contact_created_id"),

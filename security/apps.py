@@ -1,4 +1,8 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+from django.db.backends.signals import connection_created
+
+from security.files import sqlite_files_private
 
 
 class SecurityConfig(AppConfig):
@@ -6,3 +10,21 @@ class SecurityConfig(AppConfig):
 
     name = "security"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Keep SQLite's files private from the first connection on."""
+        connection_created.connect(
+            _sqlite_files_private, dispatch_uid="autom8.sqlite_files_private"
+        )
+
+
+def _sqlite_files_private(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        sqlite_files_private(connection.settings_dict["NAME"])
+
+
+class Autom8AdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with the rate-limited login site as ``admin.site``."""
+
+    default = False  # named in INSTALLED_APPS; SecurityConfig stays the app's
+    default_site = "security.admin_site.Autom8AdminSite"

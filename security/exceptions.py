@@ -76,6 +76,19 @@ def mark_logged(response: HttpResponseBase) -> None:
     response._has_been_logged = True
 
 
+KEEP_BODY_ATTRIBUTE = "autom8_keeps_its_body"
+
+
+def keep_own_body(response: HttpResponseBase) -> HttpResponseBase:
+    """Exempt this error page from the JSON envelope (a form a person reads).
+
+    The admin's refused login is a 429 whose body is the login form with
+    its message; the §1 headers are still added.
+    """
+    setattr(response, KEEP_BODY_ATTRIBUTE, True)
+    return response
+
+
 def json_error_response(
     status: int,
     message: str,

@@ -186,3 +186,19 @@ class JsonFormatter(_BaseJsonFormatter):
     def formatStack(self, stack_info) -> str:
         """The stack, redacted."""
         return redact(super().formatStack(stack_info))
+
+
+class OneLineWarningFilter(logging.Filter):
+    """Turns a record into a single WARNING line: no traceback, no stack.
+
+    For expected bad input (a forged ``Host`` header): a line per request is
+    useful, a traceback at ERROR per request only buries real errors.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno = logging.WARNING
+        record.levelname = logging.getLevelName(logging.WARNING)
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True

@@ -48,6 +48,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
 from security.exceptions import (
+    KEEP_BODY_ATTRIBUTE,
     database_unavailable,
     default_message,
     json_error_response,
@@ -133,6 +134,7 @@ class ResponseEnvelopeMiddleware:
             _add_rate_limit_headers(request, response)
             response[REQUEST_ID_HEADER] = request_id
             _sign(response)
+            _drop_body_of_head(request, response)
             elapsed_ms = (time.perf_counter() - started) * 1000
             response["X-Response-Time"] = f"{elapsed_ms:.2f}ms"
             _log_access(request, response, elapsed_ms, request_id)
@@ -168,6 +170,8 @@ def _is_json(response: HttpResponseBase) -> bool:
 
 def _as_envelope(response: HttpResponseBase) -> HttpResponseBase:
     if response.status_code < 400 or _is_json(response):
+        return response
+    if getattr(response, KEEP_BODY_ATTRIBUTE, False):
         return response
     status = response.status_code
     replacement = json_error_response(status, default_message(status))
@@ -235,6 +239,26 @@ def _sign(response: HttpResponseBase) -> None:
         response.streaming_content = [body]
         signature = sign(body, key, t)
     response[INTEGRITY_HEADER] = header_value(t, signature)
+
+
+def _drop_body_of_head(request: HttpRequest, response: HttpResponseBase) -> None:
+    """A HEAD answer keeps GET's headers (length, signature) but sends no body.
+
+    Django's WSGI handler sends the body even for HEAD (only runserver and
+    the test client drop it); gunicorn then drops it itself and logs a
+    warning per request (RFC 9110 §9.3.2: no content in a HEAD response).
+    """
+    if request.method != "HEAD":
+        return
+    if not response.streaming:
+        response.setdefault("Content-Length", str(len(response.content)))
+        response.content = b""
+        return
+    # A file handed to the server's sendfile would still be sent; it stays
+    # among the response's resources, so closing the response closes it.
+    if getattr(response, "file_to_stream", None) is not None:
+        response.file_to_stream = None
+    response.streaming_content = []
 
 
 def _username(request: HttpRequest) -> str | None:

@@ -7,27 +7,48 @@ winner's row as if it were its own). Here the unique constraint on
 ``BlacklistedToken.token`` decides instead: the blacklisting insert runs in
 a transaction, and the request whose insert violates the constraint gets
 401. Exactly one refresh of a token succeeds, on PostgreSQL and SQLite.
+
+Sessions end (``security.tokens`` holds the claims): a password change
+invalidates every token of the user; a session lasts at most
+``JWT_SESSION_MAX_AGE`` however often it is refreshed; presenting a refresh
+token that was already rotated away revokes its whole session (a stolen
+token and its thief's successors with it); logout also revokes the access
+token it was called with.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
-from rest_framework_simplejwt.exceptions import TokenError
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
     OutstandingToken,
 )
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import RefreshToken, Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from contract.errors import Forbidden, Unauthorized
+from security.models import RevokedToken
+from security.tokens import (
+    SESSION_ID_CLAIM,
+    SESSION_START_CLAIM,
+    SessionRefreshToken,
+    session_end,
+    token_password_current,
+)
+
+logger = logging.getLogger("autom8.auth")
 
 INVALID_CREDENTIALS = "Invalid username or password"
 INVALID_REFRESH = "Invalid, expired or revoked refresh token"
+REVOKED_TOKEN = "Token has been revoked"  # noqa: S105 - a message
 
 
 @dataclass(frozen=True)
@@ -49,8 +70,8 @@ def _pair(refresh: RefreshToken) -> TokenPair:
 
 
 def token_pair_issue(*, user) -> TokenPair:
-    """A new token pair for ``user``; the refresh token is recorded as outstanding."""
-    return _pair(RefreshToken.for_user(user))
+    """A new session's token pair for ``user``; the refresh token is outstanding."""
+    return _pair(SessionRefreshToken.for_session(user))
 
 
 def token_pair_obtain(*, username: str, password: str) -> TokenPair:
@@ -65,7 +86,43 @@ def _decode_refresh(raw: str) -> RefreshToken:
     try:
         return RefreshToken(raw)
     except TokenError as exc:  # bad signature, alg, type, expiry or blacklisted
+        _revoke_session_of_reused(raw)
         raise Unauthorized(INVALID_REFRESH) from exc
+
+
+def _revoke(key: str, *, until) -> None:
+    RevokedToken.objects.get_or_create(key=key, defaults={"expires_at": until})
+
+
+def _session_key(session_id: object) -> str:
+    return f"sid:{session_id}"
+
+
+def _revoke_session_of_reused(raw: str) -> None:
+    """Revoke the session of a genuine refresh token that was already rotated."""
+    try:
+        payload = token_backend.decode(raw, verify=True)
+    except TokenBackendError:  # forged or expired: nothing to protect
+        return
+    session_id = payload.get(SESSION_ID_CLAIM)
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or not session_id:
+        return
+    if not BlacklistedToken.objects.filter(
+        token__jti=payload.get(api_settings.JTI_CLAIM)
+    ).exists():
+        return
+    _revoke(_session_key(session_id), until=datetime_from_epoch(payload["exp"]))
+    logger.warning(
+        "A rotated refresh token was reused: session of user %s revoked",
+        payload.get(api_settings.USER_ID_CLAIM),
+    )
+
+
+def _revoked(token: Token) -> bool:
+    keys = [f"jti:{token.get(api_settings.JTI_CLAIM)}"]
+    if token.get(SESSION_ID_CLAIM):
+        keys.append(_session_key(token[SESSION_ID_CLAIM]))
+    return RevokedToken.objects.filter(key__in=keys).exists()
 
 
 def _active_owner(token: RefreshToken):
@@ -74,7 +131,23 @@ def _active_owner(token: RefreshToken):
     user = user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
     if user is None or not api_settings.USER_AUTHENTICATION_RULE(user):
         raise Unauthorized(INVALID_REFRESH)
+    if not token_password_current(token, user):
+        raise Unauthorized(INVALID_REFRESH)
     return user
+
+
+def _live_session(token: RefreshToken) -> None:
+    """Raises Unauthorized unless the token's session is known, young enough
+    and not revoked."""
+    if not token.get(SESSION_ID_CLAIM) or SESSION_START_CLAIM not in token:
+        raise Unauthorized(INVALID_REFRESH)  # issued before sessions existed
+    if session_end(token) <= timezone.now() or _revoked(token):
+        raise Unauthorized(INVALID_REFRESH)
+
+
+def token_session_valid(*, token: Token, user) -> bool:
+    """Whether an access token still stands: same password, not revoked."""
+    return token_password_current(token, user) and not _revoked(token)
 
 
 def _blacklist_once(token: RefreshToken, *, user) -> None:
@@ -104,13 +177,21 @@ def token_refresh(*, raw_refresh: str) -> TokenPair:
     """
     token = _decode_refresh(raw_refresh)
     user = _active_owner(token)
+    _live_session(token)
     with transaction.atomic():
         _blacklist_once(token, user=user)
-        return token_pair_issue(user=user)
+        return _pair(
+            SessionRefreshToken.for_session(
+                user,
+                session_id=token[SESSION_ID_CLAIM],
+                started=token[SESSION_START_CLAIM],
+            )
+        )
 
 
-def token_revoke(*, raw_refresh: str, user) -> None:
-    """Blacklist ``user``'s refresh token (logout).
+def token_revoke(*, raw_refresh: str, user, access: Token | None = None) -> None:
+    """Blacklist ``user``'s refresh token and revoke ``access`` until it expires
+    (logout).
 
     Raises Unauthorized for an unusable or already revoked token and
     Forbidden for a token of another user.
@@ -120,3 +201,8 @@ def token_revoke(*, raw_refresh: str, user) -> None:
         raise Forbidden("This refresh token belongs to another user")
     with transaction.atomic():
         _blacklist_once(token, user=user)
+        if access is not None:
+            _revoke(
+                f"jti:{access[api_settings.JTI_CLAIM]}",
+                until=datetime_from_epoch(access["exp"]),
+            )

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -253,7 +254,11 @@ def login_username(request: Request) -> str | None:
     as their own 400/415 (after the IP was counted).
     """
     data = request.data
-    username = data.get("username") if isinstance(data, dict) else None
+    return normalised_username(data.get("username") if isinstance(data, dict) else None)
+
+
+def normalised_username(username: object) -> str | None:
+    """``username`` as the login limit counts it (trimmed, casefolded), or None."""
     if not isinstance(username, str) or not username.strip():
         return None
     try:
@@ -263,11 +268,52 @@ def login_username(request: Request) -> str | None:
     return username.strip().casefold()
 
 
+def login_attempt_refused(
+    request, *, read_username: Callable[[], str | None]
+) -> int | None:
+    """Count one login attempt; the seconds to wait when over the limit, else None.
+
+    ``RATE_LIMIT_LOGIN`` per minute per IP and per username, shared by every
+    login form (the API's token route, the admin's login page). The IP is
+    counted before ``read_username`` runs, so an unreadable body counts too.
+    Both counters advance on every attempt; the recorded headers report
+    whichever has fewer requests left. Raises RateLimitUnavailable when the
+    counters cannot be reached (fails closed).
+    """
+    if not settings.RATELIMIT_ENABLE:
+        return None
+    try:
+        counted = [_login_count(request, "autom8.login.ip", _ip_key(request))]
+        username = read_username()
+        if username is not None:
+            counted.append(
+                _login_count(request, "autom8.login.username", f"user:{username}")
+            )
+    except _CacheDown:
+        raise RateLimitUnavailable() from None
+    refused = [state for state, over in counted if over]
+    if refused:
+        state = max(refused, key=lambda s: s.reset_in)
+    else:
+        state = min((s for s, _ in counted), key=lambda s: s.remaining)
+    _record(request, state)
+    return max(1, state.reset_in) if refused else None
+
+
+def _login_count(request, group: str, value: str) -> tuple[RateLimitState, bool]:
+    return _count(
+        request,
+        group=group,
+        value=value,
+        limit=settings.RATE_LIMIT_LOGIN,
+        policy=LoginRateThrottle.policy,
+    )
+
+
 class LoginRateThrottle(_LimitThrottle):
     """``RATE_LIMIT_LOGIN`` per minute per IP and per username; fails closed.
 
-    Only ``POST`` is counted. Both counters advance on every attempt; the
-    headers report whichever has fewer requests left.
+    Only ``POST`` is counted (see ``login_attempt_refused``).
     """
 
     policy = "login"
@@ -275,30 +321,8 @@ class LoginRateThrottle(_LimitThrottle):
     def _allow(self, request: Request) -> bool:
         if request.method != "POST":
             return True
-        try:
-            counted = [self._count(request, "autom8.login.ip", _ip_key(request))]
-            username = login_username(request)
-            if username is not None:
-                counted.append(
-                    self._count(request, "autom8.login.username", f"user:{username}")
-                )
-        except _CacheDown:
-            raise RateLimitUnavailable() from None
-        refused = [state for state, over in counted if over]
-        if refused:
-            state = max(refused, key=lambda s: s.reset_in)
-        else:
-            state = min((s for s, _ in counted), key=lambda s: s.remaining)
-        _record(request, state)
-        return self._refuse(state) if refused else True
-
-    def _count(
-        self, request: Request, group: str, value: str
-    ) -> tuple[RateLimitState, bool]:
-        return _count(
-            request,
-            group=group,
-            value=value,
-            limit=settings.RATE_LIMIT_LOGIN,
-            policy=self.policy,
+        wait = login_attempt_refused(
+            request, read_username=lambda: login_username(request)
         )
+        self._wait = wait
+        return wait is None

@@ -82,7 +82,7 @@ class TokenRefreshView(APIView):
 
 @extend_schema(tags=["auth"])
 class LogoutView(APIView):
-    """Blacklist the caller's refresh token."""
+    """Blacklist the caller's refresh token; the access token used is revoked too."""
 
     permission_classes = [IsUserRole]
 
@@ -94,7 +94,7 @@ class LogoutView(APIView):
     )
     def post(self, request: Request) -> Response:
         raw_refresh = parse_refresh_payload(request.data)
-        token_revoke(raw_refresh=raw_refresh, user=request.user)
+        token_revoke(raw_refresh=raw_refresh, user=request.user, access=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

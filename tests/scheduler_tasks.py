@@ -11,6 +11,7 @@ Their default schedule fires every second (needs ``SCHEDULER_ALLOW_SECONDS``).
 import os
 import time
 
+from security.files import private_open
 from tasks import registry
 
 EVERY_SECOND = "* * * * * *"
@@ -20,11 +21,8 @@ def tick() -> dict:
     """Note this execution in ``TICK_LOG`` (if set) and return."""
     path = os.environ.get("TICK_LOG")
     if path:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, f"{os.getpid()}\n".encode())
-        finally:
-            os.close(fd)
+        with private_open(path, append=True) as handle:
+            handle.write(f"{os.getpid()}\n".encode())
     return {"tick": True}
 
 

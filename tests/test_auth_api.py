@@ -15,6 +15,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from contract.auth import PROTECTED_KEYS, TOKEN_PAIR_KEYS
+from security.tokens import SessionRefreshToken
 from tests.conftest import bearer_client
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
 from tests.servers import gunicorn_server
@@ -294,7 +295,7 @@ CONCURRENT_REFRESHES = 6
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_of_one_token_yield_one_success():
-    refresh = str(RefreshToken.for_user(UserFactory()))
+    refresh = str(SessionRefreshToken.for_session(UserFactory()))
     barrier = threading.Barrier(CONCURRENT_REFRESHES)
     statuses: list[int] = []
     lock = threading.Lock()

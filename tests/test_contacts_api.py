@@ -129,8 +129,8 @@ class TestContactListGet:
         settings.RATELIMIT_ENABLE = False
         ContactFactory.create_batch(60)
 
-        # One for the user behind the token, one count, one page.
-        with django_assert_num_queries(3):
+        # The user behind the token, its revocation check, one count, one page.
+        with django_assert_num_queries(4):
             response = user_client.get(LIST_URL, {"limit": page_size})
 
         assert len(response.json()["contacts"]) == page_size

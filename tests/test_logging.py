@@ -133,3 +133,15 @@ class TestNoPersonalData:
         assert response["X-Request-ID"] == line["request_id"] == "trace-7"
         assert "amina" not in logs.text
         assert "254712345678" not in logs.text
+
+
+class TestBadHostHeader:
+    def test_a_forged_host_logs_one_warning_line_without_a_traceback(self, api_client):
+        with json_logs() as logs:
+            response = api_client.get("/api/v1/health", HTTP_HOST="evil.example")
+
+        lines = logs.records("django.security.DisallowedHost")
+        assert response.status_code == 400
+        assert [line["level"] for line in lines] == ["WARNING"]
+        assert "exc_info" not in lines[0]
+        assert "Traceback" not in logs.text

@@ -134,3 +134,31 @@ def test_passwords_are_hashed_with_pbkdf2_sha256():
         configured.PASSWORD_HASHERS[0]
         == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
     )
+
+
+def _hsts_flags(env: dict[str, str]) -> str:
+    result = _manage(
+        env,
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD)",
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_hsts_subdomains_and_preload_are_off_by_default_in_production(tmp_path):
+    flags = _hsts_flags(_production_env(tmp_path))
+
+    assert flags == "False False"
+
+
+def test_hsts_subdomains_and_preload_are_switched_on_from_the_environment(tmp_path):
+    env = _production_env(
+        tmp_path, SECURE_HSTS_INCLUDE_SUBDOMAINS="true", SECURE_HSTS_PRELOAD="true"
+    )
+
+    flags = _hsts_flags(env)
+
+    assert flags == "True True"

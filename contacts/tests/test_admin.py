@@ -1,12 +1,16 @@
 """The contacts admin: masked list, blind-index search, shared rules, services."""
 
+import json
+
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from contacts.admin import mask_phone
+from contacts.admin import mask_pii
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from tests.factories import UserFactory
+from tests.logcapture import json_logs
 
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 ADD = reverse("admin:contacts_contact_add")
@@ -23,19 +27,48 @@ def staff(client, admin_user):
     return client
 
 
+def _staff_with(client, *codenames: str):
+    """The client logged in as staff holding only these contact permissions."""
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="contacts", codename__in=codenames
+        )
+    )
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer(client):
+    """Staff who may view contacts, but not their phone and email in clear."""
+    return _staff_with(client, "view_contact")
+
+
+@pytest.fixture
+def pii_viewer(client):
+    """Staff who may view contacts with clear phone and email."""
+    return _staff_with(client, "view_contact", "view_contact_pii")
+
+
 def _listed(response) -> list[str]:
     return [contact.name for contact in response.context["cl"].result_list]
 
 
-class TestMaskPhone:
+class TestMaskPii:
     def test_middle_digits_are_hidden(self):
-        assert mask_phone("+254712345678") == "+2547\u2022\u2022\u2022\u2022\u2022678"
+        assert mask_pii("+254712345678") == "+2547\u2022\u2022\u2022\u2022\u2022678"
 
     def test_short_numbers_keep_fewer_digits(self):
-        assert mask_phone("+2901234") == "+29\u2022\u2022\u202234"
+        assert mask_pii("+2901234") == "+29\u2022\u2022\u202234"
 
     def test_no_phone_is_blank(self):
-        assert mask_phone(None) == ""
+        assert mask_pii(None) == ""
+
+    def test_an_email_keeps_its_first_letter_and_top_level_domain(self):
+        assert mask_pii("amina@example.com") == "a" + "\u2022" * 4 + "@" + (
+            "\u2022" * 7 + ".com"
+        )
 
 
 @pytest.mark.django_db
@@ -47,7 +80,14 @@ class TestContactChangelist:
 
         assert "+2547\u2022\u2022\u2022\u2022\u2022678" in html
         assert "+254712345678" not in html
-        assert "amina@example.com" in html
+
+    def test_list_shows_the_masked_email_only(self, staff):
+        ContactFactory(email="amina@example.com")
+
+        html = staff.get(CHANGELIST).content.decode()
+
+        assert mask_pii("amina@example.com") in html
+        assert "amina@example.com" not in html
 
     def test_search_by_part_of_the_name(self, staff):
         ContactFactory(name="Amina Otieno")
@@ -196,3 +236,55 @@ class TestContactAdminForm:
         )
 
         assert list(Contact.objects.all()) == [kept]
+
+
+@pytest.mark.django_db
+class TestClearValuesNeedThePiiPermission:
+    def test_a_viewer_sees_masked_values_in_the_form(self, viewer):
+        contact = ContactFactory(phone="+254712345678", email="amina@example.com")
+
+        html = viewer.get(change_url(contact)).content.decode()
+
+        assert mask_pii("+254712345678") in html
+        assert mask_pii("amina@example.com") in html
+        assert "+254712345678" not in html
+        assert "amina@example.com" not in html
+
+    def test_a_pii_viewer_sees_clear_values_in_the_form(self, pii_viewer):
+        contact = ContactFactory(phone="+254712345678", email="amina@example.com")
+
+        html = pii_viewer.get(change_url(contact)).content.decode()
+
+        assert "+254712345678" in html
+        assert "amina@example.com" in html
+
+    def test_a_clear_view_is_audited_without_the_values(self, pii_viewer):
+        contact = ContactFactory(phone="+254712345678", email="amina@example.com")
+
+        with json_logs() as logs:
+            pii_viewer.get(change_url(contact))
+
+        [line] = logs.records("autom8.audit")
+        assert line["contact_id"] == contact.pk
+        assert line["viewer"].startswith("user")
+        assert "712345678" not in json.dumps(line)
+        assert "amina" not in json.dumps(line)
+
+    def test_a_masked_view_is_not_audited(self, viewer):
+        contact = ContactFactory()
+
+        with json_logs() as logs:
+            viewer.get(change_url(contact))
+
+        assert logs.records("autom8.audit") == []
+
+    def test_an_editor_without_the_permission_changes_the_name_only(self, client):
+        editor = _staff_with(client, "view_contact", "change_contact")
+        contact = ContactFactory(name="Amina", phone="+254712345678")
+
+        editor.post(
+            change_url(contact), {"name": "Amina Otieno", "phone": "+254700000000"}
+        )
+
+        stored = Contact.objects.get(pk=contact.pk)
+        assert (stored.name, stored.phone) == ("Amina Otieno", "+254712345678")

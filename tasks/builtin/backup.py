@@ -51,7 +51,7 @@ from django.core.serializers.base import DeserializationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from tasks.builtin.files import private_dir, private_open
+from security.files import private_dir, private_fd, private_open
 from tasks.registry import register
 from tasks.services.zombies import (
     current_owner,
@@ -73,6 +73,8 @@ _DUMPDATA_EXCLUDE = ["contenttypes", "auth.permission"]
 # own encoding.
 _CONNINFO_SKIP = {"password", "client_encoding"}
 RESTORED_RUNNING_REASON = "Restored from a backup taken while it was running"
+# Safety copies taken before a restore: beside the backups, out of pruning.
+SAFETY_SUBDIR = "pre-restore"
 
 
 class BackupRefused(Exception):
@@ -136,8 +138,8 @@ def _sqlite_snapshot(target: Path) -> None:
     source = sqlite3.connect(
         f"file:{connection.settings_dict['NAME']}?mode=ro", uri=True
     )
-    # Created private first: SQLite keeps the mode of an existing file.
-    private_open(target).close()
+    # Created private before SQLite opens it: SQLite would create it 0644.
+    os.close(private_fd(target, os.O_WRONLY))
     copy = sqlite3.connect(target)
     try:
         with copy:
@@ -311,9 +313,15 @@ def backup_prune(*, keep: int | None = None) -> int:
     return removed
 
 
-def backup_create() -> dict:
-    """Write a new backup and its manifest; returns file, size, sha256, method."""
-    directory = private_dir(settings.BACKUP_DIR)
+def backup_create(*, directory: Path | None = None) -> dict:
+    """Write a new backup and its manifest; returns file, size, sha256, method.
+
+    Backups in ``BACKUP_DIR`` are pruned to ``BACKUP_KEEP``; one written into
+    another ``directory`` (a safety copy) prunes nothing. What killed backups
+    left behind in the directory is removed first.
+    """
+    pruning = directory is None
+    directory = private_dir(directory or settings.BACKUP_DIR)
     backup_debris_remove(directory=directory)
     method = _method()
     created = timezone.now()
@@ -347,7 +355,7 @@ def backup_create() -> dict:
         handle.write((json.dumps(manifest, indent=2) + "\n").encode())
         handle.flush()
         os.fsync(handle.fileno())
-    removed = backup_prune()
+    removed = backup_prune() if pruning else 0
     return {
         "file": name,
         "size": manifest["size"],
@@ -480,6 +488,8 @@ def backup_restore(*, path: Path) -> dict:
     missing, corrupt, truncated, or a snapshot of another database engine
     (``dumpdata`` backups are portable between engines). Runs the backup
     caught running are marked interrupted (see the module docstring).
+    The current database is first backed up into ``BACKUP_DIR/pre-restore``
+    (``safety_copy`` in the result), so the restore can be undone.
     """
     manifest = backup_verify(path=path)
     portable = manifest["method"] == "dumpdata"
@@ -488,6 +498,8 @@ def backup_restore(*, path: Path) -> dict:
             f"Backup is of a {manifest.get('vendor')} database; this one is {connection.vendor}"
         )
     directory = private_dir(settings.BACKUP_DIR)
+    safety_dir = directory / SAFETY_SUBDIR
+    safety = safety_dir / backup_create(directory=safety_dir)["file"]
     suffix = _EXTENSIONS[manifest["method"]].removesuffix(".gz")
     with _unpacked(manifest["path"], directory, suffix=suffix) as plain:
         if manifest["method"] == "sqlite":
@@ -502,4 +514,5 @@ def backup_restore(*, path: Path) -> dict:
         "method": manifest["method"],
         "sha256": manifest["sha256"],
         "interrupted": interrupted,
+        "safety_copy": str(safety),
     }

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
     OutstandingToken,
 )
 
+from security.models import RevokedToken
 from tasks.builtin.backup import backup_debris_remove, backup_prune
 from tasks.models import TaskLog
 from tasks.registry import register
@@ -38,7 +39,8 @@ def cleanup_run(*, now: datetime | None = None) -> dict:
     ``TASK_LOG_RETENTION_DAYS`` (runs still ``running`` are kept, zombie
     reconciliation settles them), backups beyond the newest ``BACKUP_KEEP``,
     what killed backups left behind, expired JWT blacklist and outstanding
-    tokens, expired sessions.
+    tokens, expired sessions and revocations of tokens that have expired
+    anyway.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.TASK_LOG_RETENTION_DAYS)
@@ -60,4 +62,5 @@ def cleanup_run(*, now: datetime | None = None) -> dict:
             OutstandingToken.objects.filter(expires_at__lt=now)
         ),
         "sessions": _deleted(Session.objects.filter(expire_date__lt=now)),
+        "revoked_tokens": _deleted(RevokedToken.objects.filter(expires_at__lt=now)),
     }

@@ -25,6 +25,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from security.files import private_fd, private_open
 from tasks.models import TaskLog
 from tasks.services.zombies import local_pid, pid_is_alive, zombie_reason
 
@@ -59,7 +60,7 @@ def _path() -> Path:
 def _locked(path: Path) -> Iterator[int]:
     """An fd of ``path`` (created 0600, append mode) under an exclusive lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = private_fd(path, os.O_RDWR | os.O_APPEND)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield fd
@@ -239,8 +240,7 @@ def _set_aside(rejected: list[bytes]) -> None:
     if not rejected:
         return
     aside = _path().with_name(_path().name + ".rejected")
-    fd = os.open(aside, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "ab") as handle:
+    with private_open(aside, append=True) as handle:
         handle.writelines(
             line if line.endswith(b"\n") else line + b"\n" for line in rejected
         )

@@ -87,12 +87,18 @@ def this_host(pid: int) -> str:
     return f"{socket.gethostname()}:{pid}"
 
 
-def manage(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
-    """Run ``manage.py`` in a child process on the test database."""
+def manage(
+    *args: str, timeout: float = 60, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess:
+    """Run ``manage.py`` in a child process on the test database.
+
+    ``stdin`` is what the command reads as typed input.
+    """
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
         env=process_env(**env),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

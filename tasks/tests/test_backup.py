@@ -208,11 +208,64 @@ class TestRestoreBackupCommand:
         path = _backup_path(backup_create())
         _change_everything()
 
-        done = manage("restore_backup", str(path), BACKUP_DIR=str(settings.BACKUP_DIR))
+        done = manage(
+            "restore_backup",
+            "--noinput",
+            str(path),
+            BACKUP_DIR=str(settings.BACKUP_DIR),
+        )
 
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"Restored {path.name}")
         assert _snapshot() == before
+
+    def test_without_noinput_it_asks_and_a_no_leaves_the_database_alone(self):
+        ContactFactory()
+        path = _backup_path(backup_create())
+        _change_everything()
+        before = _snapshot()
+
+        done = manage(
+            "restore_backup",
+            str(path),
+            stdin="no\n",
+            BACKUP_DIR=str(settings.BACKUP_DIR),
+        )
+
+        assert done.returncode == 1
+        assert "Type 'yes' to continue" in done.stdout
+        assert done.stderr.strip().splitlines()[-1] == (
+            "CommandError: Restore cancelled; the database was not changed"
+        )
+        assert _snapshot() == before
+
+    def test_a_yes_restores_and_says_how_to_undo(self):
+        ContactFactory()
+        path = _backup_path(backup_create())
+        _change_everything()
+
+        done = manage(
+            "restore_backup",
+            str(path),
+            stdin="yes\n",
+            BACKUP_DIR=str(settings.BACKUP_DIR),
+        )
+
+        assert done.returncode == 0, done.stderr
+        undo = done.stdout.strip().splitlines()[-1]
+        assert undo.startswith("To undo: python manage.py restore_backup --noinput ")
+
+    def test_the_safety_copy_restores_the_database_as_it_was_before(self):
+        ContactFactory()
+        path = _backup_path(backup_create())
+        _change_everything()
+        changed = _snapshot()
+
+        safety = backup_restore(path=path)["safety_copy"]
+        backup_restore(path=Path(safety))
+
+        assert Path(safety).parent == Path(settings.BACKUP_DIR) / "pre-restore"
+        assert _snapshot() == changed
 
     def test_a_missing_file_exits_1(self, tmp_path):
         done = manage("restore_backup", str(tmp_path / "nope.gz"))
@@ -288,7 +341,12 @@ class TestUnreadableBackupsWithAMatchingManifest:
     def test_the_command_exits_1_with_one_line_and_no_traceback(self):
         path = _replace_body(_backup_path(backup_create()), _BAD_DEFLATE)
 
-        done = manage("restore_backup", str(path), BACKUP_DIR=str(settings.BACKUP_DIR))
+        done = manage(
+            "restore_backup",
+            "--noinput",
+            str(path),
+            BACKUP_DIR=str(settings.BACKUP_DIR),
+        )
 
         assert done.returncode == 1
         assert "Traceback" not in done.stderr

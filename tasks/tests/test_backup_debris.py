@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from security.files import private_dir
 from tasks.builtin.backup import (
     PREFIX,
     SCRATCH_PREFIX,
@@ -22,7 +23,6 @@ from tasks.builtin.backup import (
     backup_scratch_dir,
 )
 from tasks.builtin.cleanup import cleanup_run
-from tasks.builtin.files import private_dir
 from tasks.services.zombies import current_owner
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("engine_dirs")]

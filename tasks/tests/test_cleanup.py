@@ -13,6 +13,7 @@ from rest_framework_simplejwt.token_blacklist.models import (
     OutstandingToken,
 )
 
+from security.models import RevokedToken
 from tasks.builtin.backup import backup_create, backup_files
 from tasks.builtin.cleanup import cleanup_run
 from tasks.models import TaskLog
@@ -121,6 +122,16 @@ def test_expired_sessions_are_deleted_live_ones_kept():
 
     assert result["sessions"] == 1
     assert list(Session.objects.values_list("pk", flat=True)) == [live]
+
+
+def test_revocations_of_expired_tokens_are_deleted_live_ones_kept():
+    RevokedToken.objects.create(key="jti:old", expires_at=_days_ago(1))
+    RevokedToken.objects.create(key="sid:live", expires_at=NOW + timedelta(days=1))
+
+    result = cleanup_run(now=NOW)
+
+    assert result["revoked_tokens"] == 1
+    assert list(RevokedToken.objects.values_list("key", flat=True)) == ["sid:live"]
 
 
 def test_nothing_due_removes_nothing():

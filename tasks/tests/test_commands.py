@@ -57,6 +57,11 @@ class TestRunTaskProcess:
         assert done.returncode == 1
         assert "Task 'nope' not found" in done.stderr
 
+    def test_an_unknown_task_lists_the_valid_ids(self):
+        done = manage("runtask", "nope")
+
+        assert "valid ids: backup, cleanup, report" in done.stderr
+
     def test_a_failing_task_exits_1(self, tmp_path):
         blocker = tmp_path / "not-a-directory"
         blocker.write_text("")

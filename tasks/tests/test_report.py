@@ -100,3 +100,16 @@ def test_the_report_task_writes_json_and_html_named_in_its_result(day_of_runs):
     assert result["failures"] == 1
     assert "<td>backup</td><td>3</td>" in html
     assert "66.67 %" in html
+
+
+def test_the_report_does_not_count_its_own_run_in_flight():
+    for hours_ago in (3, 2, 1):
+        _log("report", "completed", hours_ago=hours_ago)
+
+    log = task_execute(task_id="report")
+
+    written = json.loads(
+        (Path(settings.REPORT_DIR) / json.loads(log.result)["json"]).read_text()
+    )
+    assert written["tasks"]["report"]["runs"] == 3
+    assert written["tasks"]["report"]["success_rate"] == 100.0

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from contract.errors import Conflict, NotFound
 from tasks.models import TaskLog
+from tasks.registry import all_definitions
 from tasks.services.execution import task_execute
 
 
@@ -22,7 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args: object, task_id: str, **options: object) -> None:
         try:
             log = task_execute(task_id=task_id, trigger=TaskLog.Trigger.MANUAL)
-        except (NotFound, Conflict) as exc:
+        except NotFound as exc:
+            known = ", ".join(sorted(d.id for d in all_definitions()))
+            raise CommandError(f"{exc.message}; valid ids: {known}") from exc
+        except Conflict as exc:
             raise CommandError(exc.message) from exc
         if log.status != TaskLog.Status.COMPLETED:
             raise CommandError(f"Task '{task_id}' {log.status}: {log.error}")
