@@ -57,6 +57,7 @@ SAFE_FIELDS = frozenset(
         "task_log_id",
         "task_type",
         "job_id",
+        "route",
     }
 )
 # Attributes every LogRecord has; not ``extra`` fields.

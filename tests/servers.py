@@ -63,6 +63,8 @@ def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterat
         str(threads),
         "--graceful-timeout",
         "5",
+        "--config",
+        "python:autom8_site.gunicorn_hooks",
     ]
     proc = subprocess.Popen(
         cmd,
