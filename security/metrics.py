@@ -168,13 +168,25 @@ def request_endpoint(request: HttpRequest) -> str:
     return f"{method} {route}"
 
 
+# Labelled children by (endpoint, status): ``labels()`` validates and locks
+# on every call, a plain dict lookup does not.
+_request_children: dict[tuple[str, int], tuple] = {}
+
+
 def request_record(*, request: HttpRequest, status: int, elapsed_ms: float) -> None:
     """Count one answered request, its status and latency."""
     _ensure_dir()
     endpoint = request_endpoint(request)
-    method, route = endpoint.split(" ", 1)
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(elapsed_ms / 1000)
+    children = _request_children.get((endpoint, status))
+    if children is None:
+        method, route = endpoint.split(" ", 1)
+        children = (
+            REQUESTS.labels(method, route, str(status)),
+            LATENCY.labels(method, route),
+        )
+        _request_children[(endpoint, status)] = children
+    children[0].inc()
+    children[1].observe(elapsed_ms / 1000)
     _window.record(endpoint, elapsed_ms, status >= 500)
 
 
