@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from logging import LogRecord
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -98,3 +100,72 @@ def _lines_backwards(path: Path) -> Iterator[str]:
                     yield raw.decode("utf-8", errors="replace")
         if tail.strip():
             yield tail.decode("utf-8", errors="replace")
+
+
+def _moment(entry: dict) -> datetime | None:
+    raw = entry.get("timestamp")
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def error_log_summary(
+    *, since: datetime, entries: Iterable[dict] | None = None, top: int = 10
+) -> dict:
+    """Counts by level, module and route, top messages and slowest routes.
+
+    Covers the error log's entries at or after ``since`` (newest first, so
+    reading stops at the first older one). Routes come from request lines,
+    which carry the URL pattern and the duration.
+    """
+    levels: Counter[str] = Counter()
+    modules: Counter[str] = Counter()
+    routes: Counter[str] = Counter()
+    messages: Counter[str] = Counter()
+    durations: dict[str, list[float]] = {}
+    total = 0
+    for entry in error_log_entries() if entries is None else entries:
+        moment = _moment(entry)
+        if moment is None:
+            continue
+        if moment < since:
+            break
+        total += 1
+        levels[str(entry.get("level"))] += 1
+        modules[str(entry.get("module"))] += 1
+        messages[str(entry.get("message"))] += 1
+        route = entry.get("route")
+        if isinstance(route, str):
+            routes[route] += 1
+            duration = entry.get("duration_ms")
+            if isinstance(duration, int | float):
+                durations.setdefault(route, []).append(float(duration))
+    slowest = sorted(
+        (
+            {
+                "route": route,
+                "count": len(values),
+                "max_ms": round(max(values), 2),
+                "avg_ms": round(sum(values) / len(values), 2),
+            }
+            for route, values in durations.items()
+        ),
+        key=lambda row: row["max_ms"],
+        reverse=True,
+    )[:top]
+    return {
+        "since": since.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "total": total,
+        "by_level": dict(levels.most_common()),
+        "by_module": dict(modules.most_common()),
+        "by_route": dict(routes.most_common()),
+        "top_messages": [
+            {"message": message, "count": count}
+            for message, count in messages.most_common(top)
+        ],
+        "slowest_routes": slowest,
+    }
