@@ -22,6 +22,7 @@ never the raw path, so label values stay few and free of personal data.
 from __future__ import annotations
 
 import bisect
+import logging
 import os
 import threading
 import time
@@ -48,6 +49,8 @@ from prometheus_client.openmetrics.exposition import (
     generate_latest as generate_openmetrics,
 )
 from prometheus_client.registry import Collector
+
+logger = logging.getLogger("autom8.metrics")
 
 UNMATCHED = "<unmatched>"
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -174,7 +177,20 @@ _request_children: dict[tuple[str, int], tuple] = {}
 
 
 def request_record(*, request: HttpRequest, status: int, elapsed_ms: float) -> None:
-    """Count one answered request, its status and latency."""
+    """Count one answered request, its status and latency.
+
+    A metrics folder that cannot be written (full disk, wrong owner) costs
+    the numbers, never the request: the failure is logged once per process.
+    """
+    try:
+        _request_record(request, status, elapsed_ms)
+    except OSError as exc:
+        if not _ready.get("warned"):
+            _ready["warned"] = True
+            logger.warning("Metrics not recorded: %s", type(exc).__name__)
+
+
+def _request_record(request: HttpRequest, status: int, elapsed_ms: float) -> None:
     _ensure_dir()
     endpoint = request_endpoint(request)
     children = _request_children.get((endpoint, status))

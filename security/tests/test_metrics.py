@@ -187,3 +187,15 @@ class TestFolder:
         metrics_dir_prepare(clean=True)
 
         assert (dead.exists(), live.exists()) == (False, True)
+
+
+def test_an_unwritable_metrics_folder_never_fails_a_request(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
+    monkeypatch.setitem(metrics._ready, "dir", False)
+    monkeypatch.setitem(metrics._ready, "warned", False)
+
+    request_record(request=_request("/api/v1/info"), status=200, elapsed_ms=1)
+
+    assert metrics._ready.get("warned") is True
