@@ -17,8 +17,8 @@ For each request ``ResponseEnvelopeMiddleware``:
   rate-limit headers a throttle recorded, ``X-Request-ID``,
   ``X-Autom8-Integrity`` and ``X-Response-Time``;
 * counts the request in the metrics (``security.metrics``) and writes one
-  JSON access line to the ``autom8.request`` logger: an error for a 5xx, a
-  warning when slower than ``SLOW_REQUEST_MS``, so both reach the error log.
+  JSON access line to the ``autom8.request`` logger: a warning for a 5xx
+  or a request slower than ``SLOW_REQUEST_MS``, so both reach the error log.
 
 Signing streamed bodies: a ``FileResponse`` over a seekable file (WhiteNoise
 static files, whatever their size) is hashed by reading the file once and
@@ -245,12 +245,10 @@ def _username(request: HttpRequest) -> str | None:
 def _log_access(
     request: HttpRequest, response: HttpResponseBase, elapsed_ms: float, request_id: str
 ) -> None:
-    if response.status_code >= 500:
-        level = logging.ERROR
-    elif elapsed_ms > settings.SLOW_REQUEST_MS:
-        level = logging.WARNING
-    else:
-        level = logging.INFO
+    # A 5xx already has its error line (with the traceback); its access line
+    # is a warning, so the error log also holds its route and duration.
+    slow = elapsed_ms > settings.SLOW_REQUEST_MS
+    level = logging.WARNING if response.status_code >= 500 or slow else logging.INFO
     access_logger.log(
         level,
         "%s %s %s",

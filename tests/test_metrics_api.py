@@ -12,6 +12,7 @@ from contacts.tests.factories import ContactFactory
 from security.errorlog import PrivateRotatingFileHandler
 from security.logging import JsonFormatter, RedactPIIFilter, RequestIdFilter
 from tasks.tests.factories import TaskLogFactory
+from tests.logcapture import json_logs
 
 ENVELOPE_KEYS = {"error", "message"}
 SYSTEM_KEYS = {"timestamp", "cpu", "memory", "disk"}
@@ -245,3 +246,21 @@ class TestErrorLogGet:
 
         assert settings.ERROR_LOG_FILE.name == "errors.jsonl"
         assert newest["message"] == "configured handler check"
+
+
+class TestAccessLineLevels:
+    def test_a_slow_request_is_a_warning_with_its_route(self, api_client, settings):
+        settings.SLOW_REQUEST_MS = 0
+        with json_logs() as logs:
+            api_client.get("/api/v1/info")
+
+        [line] = logs.records("autom8.request")
+        assert (line["level"], line["route"]) == ("WARNING", "/api/v1/info")
+
+    def test_a_fast_request_stays_info(self, api_client, settings):
+        settings.SLOW_REQUEST_MS = 10**6
+        with json_logs() as logs:
+            api_client.get("/api/v1/info")
+
+        [line] = logs.records("autom8.request")
+        assert line["level"] == "INFO"
