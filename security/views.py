@@ -37,14 +37,10 @@ from contract.metrics import (
 )
 from contract.tasks import task_log_stats_body
 from security.errorlog import error_log_entries
-from security.metrics import (
-    cache_stats,
-    metrics_exposition,
-    request_stats,
-    system_usage,
-)
+from security.metrics import cache_stats, metrics_exposition, request_stats
 from security.permissions import IsAdminRole, IsUserRole, user_role
 from security.services import token_pair_obtain, token_refresh, token_revoke
+from security.system import system_usage
 from security.throttling import DefaultRateThrottle, LoginRateThrottle
 from tasks.selectors import task_log_stats
 
