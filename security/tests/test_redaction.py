@@ -1,6 +1,7 @@
 """Personal data and secrets never reach a log line."""
 
 import logging
+import time
 
 import pytest
 
@@ -130,3 +131,23 @@ def test_cron_schedules_are_left_alone(text):
 
 def test_credentials_in_a_url_are_masked():
     assert "s3cret" not in redact("connect postgres://autom8:s3cret@db:5432/autom8")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1" * 40 + "a",
+        "1 " * 3000 + "a",
+        "a" * 20000,
+        "x." * 10000,
+        "1-" * 5000 + "x",
+    ],
+    ids=["digits", "spaced-digits", "letters", "dotted", "dashed"],
+)
+def test_long_runs_without_a_match_are_redacted_in_linear_time(text):
+    started = time.perf_counter()
+
+    redact(text)
+
+    # Quadratic or exponential patterns took from seconds to hours here.
+    assert time.perf_counter() - started < 2

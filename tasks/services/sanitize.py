@@ -15,6 +15,9 @@ from django.db import DatabaseError
 from security.logging import REDACTED, redact
 
 MAX_ERROR_LENGTH = 200
+# Longer input is cut before cleaning: only the first MAX_ERROR_LENGTH
+# characters survive anyway, and the patterns stay cheap on huge messages.
+_MAX_INPUT_LENGTH = 10 * MAX_ERROR_LENGTH
 
 _PATH = re.compile(r"(?<![\w.:/])(?:~|[A-Za-z]:)?(?:[/\\][\w.@+-]+){2,}[/\\]?")
 _LONG_TOKEN = re.compile(r"\b[A-Za-z0-9_\-+/=]{32,}\b")
@@ -35,7 +38,7 @@ def error_sanitise(exc: BaseException) -> str:
 
 def text_sanitise(text: str) -> str:
     """``text`` on one line, shortened, with paths, secrets and PII masked."""
-    text = redact(text)
+    text = redact(text[:_MAX_INPUT_LENGTH])
     text = _PATH.sub("<path>", text)
     text = _LONG_TOKEN.sub(REDACTED, text)
     text = _SPACES.sub(" ", text).strip()
