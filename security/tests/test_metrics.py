@@ -159,6 +159,11 @@ class TestCacheStats:
 
         assert cache_stats() == {"hits": 0, "misses": 0}
 
+    def test_a_function_that_is_not_installed_reads_zero(self, settings):
+        settings.CACHE_STATS_FUNCTION = "no_such_app.selectors.cache_stats"
+
+        assert cache_stats() == {"hits": 0, "misses": 0}
+
     def test_the_configured_function_is_read(self, settings):
         settings.CACHE_STATS_FUNCTION = "security.tests.test_metrics.fake_cache_stats"
 
