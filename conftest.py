@@ -2,9 +2,20 @@
 
 import contextlib
 import json
+import logging
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# A test process keeps its metrics and error log apart from var/ and from
+# other test processes (xdist workers). The settings are loaded before this
+# file, but prometheus-client reads the folder only when a value is first
+# written, and the error log is opened on its first line.
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="autom8-test-"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_RUN_DIR / "metrics")
+os.environ["LOG_DIR"] = str(_RUN_DIR / "logs")  # servers and commands started by tests
 
 IGNORED = ["CVS", ".*", "*~"]  # collectstatic's default ignore patterns
 
@@ -29,6 +40,22 @@ def _static_files_collected() -> None:
     }
     if not found <= recorded:
         call_command("collectstatic", "--noinput", verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_error_log() -> None:
+    """Point the error log handlers and ``ERROR_LOG_FILE`` into the run's folder."""
+    from django.conf import settings
+
+    from security.errorlog import PrivateRotatingFileHandler
+
+    path = _RUN_DIR / "logs" / "errors.jsonl"
+    settings.ERROR_LOG_FILE = path
+    for name in (None, "django", "django.request", "django.server", "apscheduler"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, PrivateRotatingFileHandler):
+                handler.close()
+                handler.baseFilename = str(path)
 
 
 @pytest.fixture(autouse=True)

@@ -75,6 +75,10 @@ def gunicorn_command(
         str(LIMIT_REQUEST_FIELD_SIZE),
         "--limit-request-fields",
         str(LIMIT_REQUEST_FIELDS),
+        # Metrics of every worker: clean the shared files at start, mark a
+        # dead worker's gauges.
+        "--config",
+        "python:autom8_site.gunicorn_hooks",
     ]
 
 

@@ -6,6 +6,7 @@ the README.
 """
 
 import contextlib
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -368,6 +369,23 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- logging -------------------------------------------------------------------
 
+# Errors and warnings also go to a rotating JSON-lines file, read by
+# GET /api/v1/logs/errors and manage.py analyze_logs.
+LOG_DIR = Path(env_str("LOG_DIR", str(VAR_DIR / "logs")))
+ERROR_LOG_FILE = LOG_DIR / "errors.jsonl"
+ERROR_LOG_MAX_BYTES = env_int("ERROR_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+ERROR_LOG_BACKUPS = env_int("ERROR_LOG_BACKUPS", 5, minimum=1)
+# A request slower than this is logged as a warning (and so in the error log).
+SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 1000, minimum=1)
+# Where every process of the node keeps its metrics (prometheus-client's
+# multiprocess mode). prometheus-client reads the variable when it is first
+# imported, so it is exported here, before any code can import it.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+# Dotted path of a function returning the response cache's {"hits", "misses"}
+# over every process; empty or not installed: the cache metrics read zero.
+CACHE_STATS_FUNCTION = env_str("CACHE_STATS_FUNCTION", "caching.selectors.cache_stats")
+
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", ("debug", "info", "warning", "error"), "info"
 ).upper()
@@ -390,13 +408,27 @@ LOGGING = {
             "formatter": "json",
             "filters": ["request_id", "redact_pii"],
         },
+        "error_file": {
+            "class": "security.errorlog.PrivateRotatingFileHandler",
+            "filename": str(ERROR_LOG_FILE),
+            "maxBytes": ERROR_LOG_MAX_BYTES,
+            "backupCount": ERROR_LOG_BACKUPS,
+            "delay": True,
+            "level": "WARNING",
+            "formatter": "json",
+            "filters": ["request_id", "redact_pii"],
+        },
     },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "root": {"handlers": ["console", "error_file"], "level": LOG_LEVEL},
     "loggers": {
-        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django": {
+            "handlers": ["console", "error_file"],
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
         # 4xx answers are expected traffic, not warnings.
         "django.request": {
-            "handlers": ["console"],
+            "handlers": ["console", "error_file"],
             "level": "ERROR",
             "propagate": False,
         },
@@ -404,12 +436,12 @@ LOGGING = {
         # line, not a traceback at ERROR per request.
         "django.security.DisallowedHost": {"filters": ["one_line_warning"]},
         "django.server": {
-            "handlers": ["console"],
+            "handlers": ["console", "error_file"],
             "level": "WARNING",
             "propagate": False,
         },
         "apscheduler": {
-            "handlers": ["console"],
+            "handlers": ["console", "error_file"],
             "level": "WARNING",
             "propagate": False,
         },

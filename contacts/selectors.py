@@ -55,6 +55,11 @@ def contact_get(*, contact_id: int) -> Contact | None:
     return Contact.objects.filter(pk=contact_id).first()
 
 
+def contact_count() -> int:
+    """How many contacts are stored (the unfiltered listing's ``total``)."""
+    return Contact.objects.count()
+
+
 def contact_phone_taken(*, phone: str, exclude_id: int | None = None) -> bool:
     """True when another contact holds this E.164 number (a hint for forms;
     the unique index is what decides on writes)."""

@@ -18,6 +18,7 @@ from contacts.models import Contact
 from contract import auth as auth_contract
 from contract import contacts as contact_contract
 from contract import discovery, errors
+from contract import metrics as metrics_contract
 from contract import tasks as task_contract
 from contract.snapshot import ShapeMismatch, shape_of_samples
 from tasks.models import Task, TaskLog
@@ -244,6 +245,94 @@ def _task_log_stats() -> list[object]:
     ]
 
 
+_USAGE = {
+    "cpu_percent": 15.5,
+    "cpu_count": 2,
+    "memory_total": 8 * 2**30,
+    "memory_available": 5 * 2**30,
+    "memory_used": 3 * 2**30,
+    "memory_percent": 45.2,
+    "disk_total": 100 * 2**30,
+    "disk_used": 60 * 2**30,
+    "disk_free": 40 * 2**30,
+    "disk_percent": 60,
+}
+
+
+def _metrics_summary() -> list[object]:
+    return [
+        metrics_contract.metrics_summary_body(
+            cpu_percent=15.5, memory_percent=45.2, disk_percent=60, now=MOMENT
+        ),
+        metrics_contract.metrics_summary_body(
+            cpu_percent=0, memory_percent=0, disk_percent=0, now=MOMENT
+        ),
+    ]
+
+
+def _system_metrics() -> list[object]:
+    return [metrics_contract.system_body(now=MOMENT, **_USAGE)]
+
+
+def _api_metrics() -> list[object]:
+    stats = _task_log_stats()
+    system = _system_metrics()[0]
+    full = metrics_contract.api_metrics_body(
+        total=10,
+        errors=1,
+        error_rate=10.0,
+        p50_ms=3.2,
+        p95_ms=12.5,
+        p99_ms=40.0,
+        by_endpoint={
+            "GET /api/v1/contacts": metrics_contract.endpoint_metrics_entry(
+                count=10, errors=1, p50_ms=3.2, p95_ms=12.5, p99_ms=40.0
+            ),
+            "GET /api/v1/health": metrics_contract.endpoint_metrics_entry(
+                count=2, errors=0, p50_ms=None, p95_ms=None, p99_ms=None
+            ),
+        },
+        cache_hits=7,
+        cache_misses=3,
+        tasks=stats[0],
+        contacts=3,
+        task_logs=3,
+        system=system,
+        integrity_verified=True,
+    )
+    empty = metrics_contract.api_metrics_body(
+        total=0,
+        errors=0,
+        error_rate=0.0,
+        p50_ms=None,
+        p95_ms=None,
+        p99_ms=None,
+        by_endpoint={},
+        cache_hits=0,
+        cache_misses=0,
+        tasks=stats[1],
+        contacts=0,
+        task_logs=0,
+        system=system,
+        integrity_verified=False,
+    )
+    return [full, empty]
+
+
+def _error_log() -> list[object]:
+    entry = {
+        "timestamp": "2026-01-14T10:00:00.123456Z",
+        "level": "ERROR",
+        "module": "autom8.errors",
+        "message": "Unhandled error in GET /api/v1/contacts",
+        "request_id": "4f7c2a10-9b1e-4c8d-a2f3-0d9e8c7b6a51",
+    }
+    return [
+        metrics_contract.error_log_body([entry, {**entry, "request_id": None}]),
+        metrics_contract.error_log_body([]),
+    ]
+
+
 CASES: dict[str, Case] = {
     "root": Case(_root, maps=frozenset({"endpoints"})),
     "health": Case(_health),
@@ -262,6 +351,10 @@ CASES: dict[str, Case] = {
     "job_action": Case(_job_action),
     "task_log_list": Case(_task_log_list),
     "task_log_stats": Case(_task_log_stats),
+    "metrics_summary": Case(_metrics_summary),
+    "system_metrics": Case(_system_metrics),
+    "api_metrics": Case(_api_metrics, maps=frozenset({"requests.by_endpoint"})),
+    "error_log": Case(_error_log),
 }
 
 

@@ -25,6 +25,10 @@ ENDPOINTS = {
     "scheduler_status": "/api/v1/scheduler/status",
     "task_logs": "/api/v1/task_logs",
     "task_log_stats": "/api/v1/task_logs/stats",
+    "metrics": "/api/v1/metrics",
+    "metrics_system": "/api/v1/metrics/system",
+    "logs_errors": "/api/v1/logs/errors",
+    "prometheus": "/metrics",
     "admin": "/admin/",
 }
 

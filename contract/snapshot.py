@@ -22,8 +22,8 @@ SNAPSHOT_PATH = Path(__file__).with_name("snapshot.json")
 
 MAP_KEY = "*"
 
-# Every route of API_CONTRACT.md §2-§5 and §7: "METHOD path" -> (success
-# status, shape); the metrics and logs routes of §6 join once they exist.
+# Every route of API_CONTRACT.md §2-§7: "METHOD path" -> (success status,
+# shape).
 # The shape is a key of the snapshot, or None for an empty or non-JSON body.
 # Path parameters are written ``{id}``; any parameter name matches. The
 # schema and docs routes describe the API rather than belong to it, so the
@@ -54,6 +54,10 @@ ROUTES: dict[str, tuple[int, str | None]] = {
     "GET /api/v1/task_logs": (200, "task_log_list"),
     "GET /api/v1/task_logs/stats": (200, "task_log_stats"),
     "GET /api/v1/tasklogs": (200, "task_log_list"),
+    "GET /metrics": (200, "metrics_summary"),
+    "GET /api/v1/metrics": (200, "api_metrics"),
+    "GET /api/v1/metrics/system": (200, "system_metrics"),
+    "GET /api/v1/logs/errors": (200, "error_log"),
 }
 
 ERROR_SHAPES = ("error", "error_with_details")

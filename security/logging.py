@@ -14,6 +14,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
+import phonenumbers
+from django.conf import settings
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -55,6 +57,7 @@ SAFE_FIELDS = frozenset(
         "task_log_id",
         "task_type",
         "job_id",
+        "route",
     }
 )
 # Attributes every LogRecord has; not ``extra`` fields.
@@ -66,40 +69,126 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None
 
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
+# Every repetition below is bounded (RFC 3986 schemes, RFC 5321 addresses),
+# so a long run without a match costs linear time, not quadratic.
+_CREDENTIAL_URL = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]{0,31}://)[^\s/@]{1,256}@")
 _SECRET_ASSIGNMENT = re.compile(
-    r"(?i)(\"?'?\b(?:password|passwd|pwd|secret|api[_-]?key|refresh|token)\b\"?'?"
+    r"(?i)(\"?'?\b(?:password|passwd|pwd|secret|api[_-]?key|key|refresh|token)\b"
+    r"\"?'?"
     r"\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
 )
+# "%40" is an "@" in a logged query string.
 _EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}(?:@|%40)"
+    r"[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}"
 )
-# Phone-like runs: an optional +, then digits with spaces, dots, dashes or
-# brackets between them, judged by their digit count below. Runs inside
-# words, paths, ids and times ("/contacts/42", "10:00:00.123456") are not
-# candidates.
-_PHONE = re.compile(r"(?<![\w./-])\+?\(?\d[\d ().-]{5,22}\d(?![\w:])")
+# Phone-like runs: an optional +, then groups of digits (a group may sit in
+# brackets) joined by one space, dot or dash, or by nothing right after a
+# closing bracket; two digit runs are never joined by nothing, which would
+# let the engine try every split of a long run of digits (exponential
+# backtracking on e.g. "1111111111111111111111a"). A run may follow a
+# "/" (a phone number as a path segment) or "%2B" (an encoded "+"), but not
+# a word character, dot, colon or dash: ids, versions and times are no
+# candidates. A candidate is masked group by group (``_phone``), so the
+# text after a number ("... 404") is kept.
+_PHONE = re.compile(
+    r"(?:(?<=%2B)|(?<=%2b)|(?<![\w.:-]))"
+    r"\+?\(?\d+\)?(?:(?:[ .-]|(?<=\)))\(?\d+\)?)*(?![\w:])"
+)
+_PHONE_GROUP = re.compile(r"[ .-]?\(?\d+\)?")
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+# A number no phone numbering plan accepts is still masked when it has this
+# many digits: a national number of an unknown region looks like this.
+_MIN_DIGITS = {True: 8, False: 9}
+_MAX_DIGITS = 15
+# Most digits of one group in a national number written in groups.
+_SHORT_GROUP = 4
+# Most groups of one written number ("+1 (415) 555-2671" has four).
+_MAX_GROUPS = 6
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def _is_phone(groups: list[str], *, international: bool) -> bool:
+    """True when some numbering plan accepts ``groups`` as one valid number."""
+    digits = "".join(ch for ch in "".join(groups) if ch.isdigit())
+    candidates = [(f"+{digits}", None)]
+    # Logging may run before the settings are (a server's master process).
+    region = settings.DEFAULT_PHONE_REGION if settings.configured else None
+    if region and not international:
+        candidates.append((digits, region))
+    for number, region_code in candidates:
+        try:
+            parsed = phonenumbers.parse(number, region_code)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return True
+    return False
+
+
+def _phone_groups(groups: list[str], counts: list[int], *, international: bool) -> int:
+    """How many leading ``groups`` form the phone number; 0 when none does.
+
+    ``counts`` are the groups' digit counts. The longest run a numbering
+    plan accepts wins. Failing that (a national number of an unknown
+    region), one long group, or a run of short groups as people write them
+    ("0712 345 678"), long enough to be a number.
+    """
+    shortest = _MIN_DIGITS[international]
+    for count in range(len(groups), 0, -1):
+        if shortest <= sum(counts[:count]) <= _MAX_DIGITS and _is_phone(
+            groups[:count], international=international
+        ):
+            return count
+    total = 0
+    for count, digits in enumerate(counts, start=1):
+        if count > 1 and max(counts[:count]) > _SHORT_GROUP:
+            return 0
+        total += digits
+        if total >= shortest:
+            return count if total <= _MAX_DIGITS else 0
+    return 0
 
 
 def _phone(match: re.Match) -> str:
     text = match.group(0)
-    digits = sum(ch.isdigit() for ch in text)
-    international = text.startswith("+")
-    if (
-        _DATE_LIKE.search(text)
-        or _IPV4.fullmatch(text)
-        or digits > 15
-        or digits < (8 if international else 9)
-    ):
+    if _DATE_LIKE.search(text) or _IPV4.fullmatch(text):
         return text
-    return PHONE_MARK
+    international = text.startswith("+")
+    groups = _PHONE_GROUP.findall(text[1:] if international else text)
+    counts = [_digits(group) for group in groups]
+    # Left to right: a number starting at this group is masked, else the
+    # group is kept and the next one tried. A bounded window keeps the work
+    # linear in the length of the run.
+    out: list[str] = []
+    index = 0
+    while index < len(groups):
+        plus = international and index == 0
+        end = index + _MAX_GROUPS
+        count = _phone_groups(groups[index:end], counts[index:end], international=plus)
+        if count:
+            separator = groups[index][0] if groups[index][0] in " .-" else ""
+            out.append(separator + PHONE_MARK)
+            index += count
+        else:
+            out.append(("+" if plus else "") + groups[index])
+            index += 1
+    return "".join(out)
 
 
 def redact(text: str) -> str:
-    """``text`` with emails, phone numbers, passwords and tokens masked."""
+    """``text`` with emails, phone numbers, passwords and tokens masked.
+
+    The one redactor of the project: log lines and stored task errors
+    (``tasks.services.sanitize``) both go through it.
+    """
     text = _JWT.sub(TOKEN_MARK, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {TOKEN_MARK}", text)
+    text = _CREDENTIAL_URL.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
     text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _EMAIL.sub(EMAIL_MARK, text)
     return _PHONE.sub(_phone, text)

@@ -18,7 +18,9 @@ For each request ``ResponseEnvelopeMiddleware``:
 * adds the §1 headers: security headers, HSTS over HTTPS only, the
   rate-limit headers a throttle recorded, ``X-Request-ID``,
   ``X-Autom8-Integrity`` and ``X-Response-Time``;
-* writes one JSON access line to the ``autom8.request`` logger.
+* counts the request in the metrics (``security.metrics``) and writes one
+  JSON access line to the ``autom8.request`` logger: a warning for a 5xx
+  or a request slower than ``SLOW_REQUEST_MS``, so both reach the error log.
 
 Signing streamed bodies: a ``FileResponse`` over a seekable file (WhiteNoise
 static files, whatever their size) is hashed by reading the file once and
@@ -58,6 +60,7 @@ from security.integrity import HEADER as INTEGRITY_HEADER
 from security.integrity import header_value, sign, sign_chunks
 from security.limits import oversized_request
 from security.logging import request_id_var
+from security.metrics import request_endpoint, request_record
 from security.throttling import rate_limit_state
 
 access_logger = logging.getLogger("autom8.request")
@@ -137,6 +140,9 @@ class ResponseEnvelopeMiddleware:
             _drop_body_of_head(request, response)
             elapsed_ms = (time.perf_counter() - started) * 1000
             response["X-Response-Time"] = f"{elapsed_ms:.2f}ms"
+            request_record(
+                request=request, status=response.status_code, elapsed_ms=elapsed_ms
+            )
             _log_access(request, response, elapsed_ms, request_id)
             return response
         finally:
@@ -274,7 +280,12 @@ def _username(request: HttpRequest) -> str | None:
 def _log_access(
     request: HttpRequest, response: HttpResponseBase, elapsed_ms: float, request_id: str
 ) -> None:
-    access_logger.info(
+    # A 5xx already has its error line (with the traceback); its access line
+    # is a warning, so the error log also holds its route and duration.
+    slow = elapsed_ms > settings.SLOW_REQUEST_MS
+    level = logging.WARNING if response.status_code >= 500 or slow else logging.INFO
+    access_logger.log(
+        level,
         "%s %s %s",
         request.method,
         request.path,
@@ -282,6 +293,7 @@ def _log_access(
         extra={
             "method": request.method,
             "path": request.path,
+            "route": request_endpoint(request).split(" ", 1)[1],
             "status_code": response.status_code,
             "duration_ms": round(elapsed_ms, 2),
             "user": _username(request),

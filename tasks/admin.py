@@ -1,6 +1,9 @@
 """Admin: tasks are edited (switch, schedule) and run; task logs are read-only.
 
 "Run now" queues a run request that the scheduler executes, like the API.
+The task list shows each task's last run, status, next run and run count
+(annotated in one query); task logs link to their task and to the file a
+run wrote; staff download backups and reports from "Backups and reports".
 django-apscheduler's own pages (jobs, executions) are not shown: its job
 store only mirrors the Task table, which is the one place to edit a
 schedule, and its "run selected jobs" action would run task code inside
@@ -17,23 +20,35 @@ the live registry.
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import (
+    FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from contract.errors import Autom8Error, Invalid
 from tasks.models import Task, TaskLog
 from tasks.scheduler.cron import schedule_normalise
-from tasks.selectors import task_unseeded_list
+from tasks.selectors import (
+    task_file_list,
+    task_file_path,
+    task_next_run,
+    task_unseeded_list,
+    task_with_runs,
+)
 from tasks.services.catalog import task_seed, task_update
 from tasks.services.execution import task_run_request
 
@@ -57,7 +72,16 @@ class TaskAdmin(admin.ModelAdmin):
     """Tasks come from code: no adding or deleting, only switch and schedule."""
 
     form = TaskAdminForm
-    list_display = ("id", "name", "schedule", "is_enabled", "updated_at")
+    list_display = (
+        "id",
+        "name",
+        "schedule",
+        "is_enabled",
+        "last_run",
+        "last_status",
+        "next_run",
+        "run_count",
+    )
     list_filter = ("is_enabled",)
     fields = ("id", "name", "schedule", "is_enabled", "created_at", "updated_at")
     readonly_fields = ("id", "name", "created_at", "updated_at")
@@ -71,13 +95,56 @@ class TaskAdmin(admin.ModelAdmin):
     ) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
+        return task_with_runs(super().get_queryset(request))
+
+    @admin.display(description="Last run", ordering="last_run_at")
+    def last_run(self, task: Task):
+        return task.last_run_at
+
+    @admin.display(description="Status", ordering="last_status")
+    def last_status(self, task: Task) -> str:
+        return task.last_status or "-"
+
+    @admin.display(description="Next run")
+    def next_run(self, task: Task):
+        return task_next_run(task)
+
+    @admin.display(description="Runs", ordering="run_count")
+    def run_count(self, task: Task) -> int:
+        return task.run_count
+
     def get_urls(self) -> list[URLPattern]:
-        seed = path(
-            "seed/",
-            self.admin_site.admin_view(self.seed_view),
-            name="tasks_task_seed",
-        )
-        return [seed, *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("seed/", view(self.seed_view), name="tasks_task_seed"),
+            path("files/", view(self.files_view), name="tasks_task_files"),
+            path(
+                "files/<str:kind>/<str:name>",
+                view(self.file_download_view),
+                name="tasks_task_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def files_view(self, request: HttpRequest) -> HttpResponse:
+        """The backups and reports on disk, each with a download link."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Backups and reports",
+            "opts": self.model._meta,
+            "files": task_file_list(),
+        }
+        return TemplateResponse(request, "admin/tasks/task/files.html", context)
+
+    def file_download_view(
+        self, request: HttpRequest, kind: str, name: str
+    ) -> FileResponse:
+        """One backup or report as an attachment; 404 for anything else."""
+        path = task_file_path(kind=kind, name=name)
+        if path is None:
+            raise Http404("No such file")
+        return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
@@ -134,12 +201,13 @@ class TaskLogAdmin(admin.ModelAdmin):
 
     list_display = (
         "id",
-        "task_type",
+        "task_link",
         "status",
         "trigger",
         "started_at",
         "completed_at",
         "owner",
+        "file_link",
     )
     list_filter = (
         "status",
@@ -164,8 +232,35 @@ class TaskLogAdmin(admin.ModelAdmin):
     ) -> bool:
         return False
 
+    @admin.display(description="Task", ordering="task_type")
+    def task_link(self, log: TaskLog) -> str:
+        """The log's task, linked to its admin page."""
+        url = reverse("admin:tasks_task_change", args=[log.task_type])
+        return format_html('<a href="{}">{}</a>', url, log.task_type)
 
-# Registered by django_apscheduler.admin, which the admin autodiscovers first.
+    @admin.display(description="File")
+    def file_link(self, log: TaskLog) -> str:
+        """A download link when the run wrote a backup or report still on disk."""
+        name = _result_file_name(log.result)
+        for kind in ("backups", "reports"):
+            if name and task_file_path(kind=kind, name=name) is not None:
+                url = reverse("admin:tasks_task_file", args=[kind, name])
+                return format_html('<a href="{}">{}</a>', url, name)
+        return "-"
+
+
+def _result_file_name(result: str | None) -> str | None:
+    """The base name of the ``file`` a run's result names, if any."""
+    try:
+        data = json.loads(result or "null")
+    except ValueError:
+        return None
+    file = data.get("file") if isinstance(data, dict) else None
+    return file.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(file, str) else None
+
+
+# One place edits schedules, the Task; django-apscheduler's own job and
+# execution pages would show a second, conflicting copy.
 for _model in (DjangoJob, DjangoJobExecution):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contract.errors import Invalid
@@ -195,3 +198,90 @@ def _fire_plan(task: Task, *, now: datetime) -> tuple[datetime | None, str]:
     except Invalid:  # a schedule edited outside the API; the scheduler skips it too
         return None, "invalid"
     return next_run, trigger
+
+
+def task_with_runs(tasks: QuerySet[Task]) -> QuerySet[Task]:
+    """``tasks`` annotated with ``last_run_at``, ``last_status`` and ``run_count``.
+
+    Subqueries, so a page of tasks costs one query whatever its length.
+    """
+    newest = TaskLog.objects.filter(task_type=OuterRef("pk")).order_by(
+        "-started_at", "-id"
+    )
+    runs = (
+        TaskLog.objects.filter(task_type=OuterRef("pk"))
+        .order_by()
+        .values("task_type")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return tasks.annotate(
+        last_run_at=Subquery(newest.values("started_at")[:1]),
+        last_status=Subquery(newest.values("status")[:1]),
+        run_count=Coalesce(Subquery(runs, output_field=IntegerField()), 0),
+    )
+
+
+def task_next_run(task: Task, *, now: datetime | None = None) -> datetime | None:
+    """The task's next fire; None when disabled or its schedule is invalid."""
+    return _fire_plan(task, now=now or timezone.now())[0]
+
+
+# --- files written by tasks (backups, reports) ---------------------------------
+
+TASK_FILE_KINDS = ("backups", "reports")
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+
+
+@dataclass(frozen=True)
+class TaskFile:
+    """A backup or report file on disk."""
+
+    kind: str
+    name: str
+    size: int
+    modified_at: datetime
+
+
+def _task_file_dir(kind: str) -> Path | None:
+    folders = {"backups": settings.BACKUP_DIR, "reports": settings.REPORT_DIR}
+    folder = folders.get(kind)
+    return Path(folder).resolve() if folder else None
+
+
+def task_file_path(*, kind: str, name: str) -> Path | None:
+    """The file ``name`` directly inside the ``kind`` folder, or None.
+
+    None for an unknown kind, a name that is not a plain file name (no
+    separators, no leading dot), or a path that leaves the folder once
+    links are resolved.
+    """
+    folder = _task_file_dir(kind)
+    if folder is None or not _FILE_NAME.fullmatch(name):
+        return None
+    path = (folder / name).resolve()
+    if path.parent != folder or not path.is_file():
+        return None
+    return path
+
+
+def task_file_list() -> list[TaskFile]:
+    """Every backup and report file, newest first."""
+    files = []
+    for kind in TASK_FILE_KINDS:
+        folder = _task_file_dir(kind)
+        if folder is None or not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            if task_file_path(kind=kind, name=entry.name) is None:
+                continue
+            stat = entry.stat()
+            files.append(
+                TaskFile(
+                    kind=kind,
+                    name=entry.name,
+                    size=stat.st_size,
+                    modified_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+                )
+            )
+    return sorted(files, key=lambda file: file.modified_at, reverse=True)

@@ -34,6 +34,7 @@ from django.db import (
 from django.utils import timezone
 
 from contract.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from security.metrics import task_run_record
 from tasks.models import TaskLog
 from tasks.registry import TaskDefinition, get_definition
 from tasks.selectors import scheduler_state
@@ -167,6 +168,12 @@ def task_log_finish(
         _finish_row(log)
     except DATABASE_DOWN_ERRORS:
         fallback_record(log, event="finish")
+    task_run_record(
+        task=log.task_type,
+        status=log.status,
+        started_at=log.started_at,
+        ended_at=log.completed_at,
+    )
     return log
 
 
