@@ -36,13 +36,35 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _node_cache_per_test_process():
+    """Parallel test processes (xdist) each get their own node-local cache
+    directory, as they get their own database: generations and counts of
+    one never move under the other's tests."""
+    import os
+
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = settings.CACHES["shared"]
+    if not worker or "redis" in shared["BACKEND"]:
+        yield
+        return
+    caches = {**settings.CACHES, "shared": {**shared}}
+    caches["shared"]["LOCATION"] = f"{shared['LOCATION']}-{worker}"
+    with override_settings(CACHES=caches):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Each test leaves empty caches (rate-limit counters included)."""
+    """Each test leaves empty caches (rate-limit counters, cached pages and
+    their generations included)."""
     yield
     from django.core.cache import caches
 
-    for alias in ("default", "ratelimit"):
+    for alias in ("default", "ratelimit", "pages", "shared"):
         # The database cache table may be gone already.
         with contextlib.suppress(Exception):
             caches[alias].clear()

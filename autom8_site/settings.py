@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "security",
     "contacts",
     "tasks",
+    "caching",
     # Its own templates and static files (the CSP-clean API docs page).
     "autom8_site",
 ]
@@ -169,7 +170,7 @@ if REDIS_URL:
             "IGNORE_EXCEPTIONS": True,
         },
     }
-    CACHES = {"default": _redis, "ratelimit": dict(_redis)}
+    CACHES = {"default": _redis, "ratelimit": dict(_redis), "shared": dict(_redis)}
 else:
     CACHES = {
         "default": {
@@ -183,7 +184,24 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "autom8_ratelimit",
         },
+        # Page-cache generations and hit/miss counts, shared by every process
+        # of the node (caching.generations); never flushed.
+        "shared": {
+            "BACKEND": "caching.backends.NodeCache",
+            "LOCATION": env_str("CACHE_DIR", str(VAR_DIR / "cache")),
+            "TIMEOUT": None,
+        },
     }
+# Rendered GET answers (caching.pages): in each process's memory, keyed by
+# the shared generations, so they are never stale. Bounded: 100 pages of at
+# most 256 KiB; the least recently used go first.
+CACHE_TTL = env_int("CACHE_TTL", 300, minimum=0)
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "autom8-pages",
+    "TIMEOUT": CACHE_TTL or None,
+    "OPTIONS": {"MAX_ENTRIES": 100, "CULL_FREQUENCY": 4},
+}
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "autom8.cache"
 

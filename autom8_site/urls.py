@@ -8,6 +8,7 @@ api_v1 = [
     path("auth/", include("security.urls")),
     path("", include("contacts.urls")),
     path("", include("tasks.urls")),
+    path("", include("caching.urls")),
 ]
 
 urlpatterns = [

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from caching.pages import cached_page
 from contacts.models import Contact
 from contacts.selectors import contact_get, contact_list
 from contacts.services import contact_create, contact_delete, contact_update
@@ -84,6 +85,7 @@ class ContactListView(APIView):
         parameters=_LIST_QUERY,
         responses={200: OpenApiTypes.OBJECT},
     )
+    @cached_page("contacts")
     def get(self, request: Request) -> Response:
         """A page of contacts, filtered and sorted by the query string."""
         page = contact_list(**parse_contact_list_query(request.query_params))
@@ -114,6 +116,7 @@ class ContactDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[_CONTACT_ID], responses={200: OpenApiTypes.OBJECT})
+    @cached_page("contacts")
     def get(self, request: Request, contact_id: str) -> Response:
         """The contact, or 404."""
         return Response(contact_to_dict(_existing_contact(contact_id)))

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from caching.pages import cached_page
 from contract.errors import NotFound
 from contract.tasks import (
     parse_schedule_payload,
@@ -219,5 +220,6 @@ class TaskLogStatsView(APIView):
     permission_classes = _READ
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @cached_page("task_logs")
     def get(self, request: Request) -> Response:
         return Response(task_log_stats_body(task_log_stats()))
