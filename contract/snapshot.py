@@ -54,6 +54,7 @@ ROUTES: dict[str, tuple[int, str | None]] = {
     "GET /api/v1/task_logs": (200, "task_log_list"),
     "GET /api/v1/task_logs/stats": (200, "task_log_stats"),
     "GET /api/v1/tasklogs": (200, "task_log_list"),
+    "POST /api/v1/performance/cache/clear": (200, "cache_clear"),
 }
 
 ERROR_SHAPES = ("error", "error_with_details")

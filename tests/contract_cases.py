@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from contacts.tests.factories import ContactFactory
 from contract import auth as auth_contract
 from contract import contacts as contact_contract
-from contract import discovery, errors
+from contract import discovery, errors, performance
 from contract import tasks as task_contract
 from contract.snapshot import ShapeMismatch, shape_of_samples
 from tasks.models import Task, TaskLog
@@ -230,6 +230,10 @@ def _task_log_stats() -> list[object]:
     ]
 
 
+def _cache_clear() -> list[object]:
+    return [performance.cache_clear_body(cleared_at=MOMENT)]
+
+
 CASES: dict[str, Case] = {
     "root": Case(_root, maps=frozenset({"endpoints"})),
     "health": Case(_health),
@@ -248,6 +252,7 @@ CASES: dict[str, Case] = {
     "job_action": Case(_job_action),
     "task_log_list": Case(_task_log_list),
     "task_log_stats": Case(_task_log_stats),
+    "cache_clear": Case(_cache_clear),
 }
 
 
