@@ -188,7 +188,7 @@ else:
         # of the node (caching.generations); never flushed.
         "shared": {
             "BACKEND": "caching.backends.NodeCache",
-            "LOCATION": env_str("CACHE_DIR", str(VAR_DIR / "cache")),
+            "LOCATION": env_str("CACHE_DIR", "") or str(VAR_DIR / "cache"),
             "TIMEOUT": None,
         },
     }

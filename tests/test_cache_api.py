@@ -100,6 +100,20 @@ class TestHitsAndMisses:
 
         assert counted == {"hits": 1, "misses": 0}
 
+    def test_a_hit_queries_nothing_but_the_caller(
+        self, user_client, settings, django_assert_max_num_queries
+    ):
+        # Embedded rate-limit counters live in the database; leave them out.
+        settings.RATELIMIT_ENABLE = False
+        ContactFactory.create_batch(3)
+        user_client.get(LIST_URL)
+
+        # At most the user behind the token: no count, no page, no decryption.
+        with django_assert_max_num_queries(1):
+            response = user_client.get(LIST_URL)
+
+        assert len(response.json()["contacts"]) == 3
+
     def test_an_error_answer_is_not_cached(self, user_client):
         user_client.get("/api/v1/contacts/999999")
 
@@ -304,6 +318,3 @@ class TestTimeToLive:
         counted = lookups(lambda: user_client.get(STATS_URL))
 
         assert counted == {"hits": 0, "misses": 0}
-
-    def test_the_ttl_defaults_to_five_minutes(self):
-        assert django_settings.CACHE_TTL == 300
