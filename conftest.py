@@ -37,22 +37,23 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _node_cache_per_test_process():
-    """Parallel test processes (xdist) each get their own node-local cache
-    directory, as they get their own database: generations and counts of
-    one never move under the other's tests."""
+def _test_node_cache():
+    """Tests use a node-local cache directory of their own, one per parallel
+    test process (xdist), as they use a database of their own: a running
+    development server's generations and counts are never touched, and one
+    test process's never move under another's tests."""
     import os
 
     from django.conf import settings
     from django.test.utils import override_settings
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
     shared = settings.CACHES["shared"]
-    if not worker or "redis" in shared["BACKEND"]:
+    if "redis" in shared["BACKEND"]:
         yield
         return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     caches = {**settings.CACHES, "shared": {**shared}}
-    caches["shared"]["LOCATION"] = f"{shared['LOCATION']}-{worker}"
+    caches["shared"]["LOCATION"] = f"{shared['LOCATION']}-test-{worker}"
     with override_settings(CACHES=caches):
         yield
 
