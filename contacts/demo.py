@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import random
+import unicodedata
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -82,8 +83,9 @@ def demo_phone(rng: random.Random, *, region: str) -> str:
 
 
 def _ascii_slug(text: str) -> str:
-    folded = text.lower().translate(str.maketrans("äöüéëèçãâêôõíóú", "aoueeecaaeooiou"))
-    return "".join(char for char in folded if char.isascii() and char.isalnum())
+    """``"Raphaël O'Brien"`` -> ``"raphaelobrien"``: accents dropped, letters kept."""
+    folded = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore")
+    return "".join(char for char in folded.decode() if char.isalnum())
 
 
 def demo_contact(rng: random.Random, *, now: datetime) -> dict:

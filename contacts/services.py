@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -178,7 +179,7 @@ def contact_seed_demo(
     return created
 
 
-def _demo_batch(rng: random.Random, *, size: int, now) -> list[Contact]:
+def _demo_batch(rng: random.Random, *, size: int, now: datetime) -> list[Contact]:
     """``size`` unsaved demo contacts whose numbers no stored contact has."""
     drawn: dict[str, Contact] = {}  # phone_index -> contact
     while len(drawn) < size:
