@@ -28,8 +28,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            default=1000,
-            help="Contacts per insert and transaction (default 1000).",
+            default=5000,
+            help="Contacts per transaction (default 5000).",
         )
         parser.add_argument(
             "--seed", type=int, default=None, help="Repeat the same draws."
