@@ -63,13 +63,36 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_node_cache():
+    """Tests use a node-local cache directory of their own, one per parallel
+    test process (xdist), as they use a database of their own: a running
+    development server's generations and counts are never touched, and one
+    test process's never move under another's tests."""
+    import os
+
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    shared = settings.CACHES["shared"]
+    if "redis" in shared["BACKEND"]:
+        yield
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    caches = {**settings.CACHES, "shared": {**shared}}
+    caches["shared"]["LOCATION"] = f"{shared['LOCATION']}-test-{worker}"
+    with override_settings(CACHES=caches):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Each test leaves empty caches (rate-limit counters included)."""
+    """Each test leaves empty caches (rate-limit counters, cached pages and
+    their generations included)."""
     yield
     from django.core.cache import caches
 
-    for alias in ("default", "ratelimit"):
+    for alias in ("default", "ratelimit", "pages", "shared"):
         # The database cache table may be gone already.
         with contextlib.suppress(Exception):
             caches[alias].clear()

@@ -182,7 +182,7 @@ if REDIS_URL:
             "IGNORE_EXCEPTIONS": True,
         },
     }
-    CACHES = {"default": _redis, "ratelimit": dict(_redis)}
+    CACHES = {"default": _redis, "ratelimit": dict(_redis), "shared": dict(_redis)}
 else:
     CACHES = {
         "default": {
@@ -196,7 +196,24 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "autom8_ratelimit",
         },
+        # Page-cache generations, shared by every process
+        # of the node (security.cache.generations); never flushed.
+        "shared": {
+            "BACKEND": "security.cache.backends.NodeCache",
+            "LOCATION": env_str("CACHE_DIR", "") or str(VAR_DIR / "cache"),
+            "TIMEOUT": None,
+        },
     }
+# Rendered GET answers (security.cache.pages): in each process's memory, keyed by
+# the shared generations, so they are never stale. Bounded: 100 pages of at
+# most 256 KiB; the least recently used go first.
+CACHE_TTL = env_int("CACHE_TTL", 300, minimum=0)
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "autom8-pages",
+    "TIMEOUT": CACHE_TTL or None,
+    "OPTIONS": {"MAX_ENTRIES": 100, "CULL_FREQUENCY": 4},
+}
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "autom8.cache"
 
@@ -384,7 +401,6 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "me
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
 # Dotted path of a function returning the response cache's {"hits", "misses"}
 # over every process; empty or not installed: the cache metrics read zero.
-CACHE_STATS_FUNCTION = env_str("CACHE_STATS_FUNCTION", "caching.selectors.cache_stats")
 
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", ("debug", "info", "warning", "error"), "info"

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("contacts.urls")),
     path("", include("tasks.urls")),
     path("", include("security.metrics_urls")),
+    path("", include("security.cache.urls")),
 ]
 
 urlpatterns = [

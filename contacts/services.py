@@ -1,13 +1,16 @@
-"""Every write to contacts: create, update, delete, key rotation."""
+"""Every write to contacts: create, update, delete, key rotation, demo data."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contacts.demo import demo_contact
 from contacts.models import Contact
 from contacts.validation import contact_clean
 from contract.errors import Conflict, NotFound
@@ -137,3 +140,67 @@ def _reencrypt_rows(rows: list[tuple[int, str, str | None]]) -> int:
     if stale:
         Contact.objects.bulk_update(stale, ["phone_encrypted", "email_encrypted"])
     return len(stale)
+
+
+# Rows per INSERT statement; a transaction holds a whole batch, so each
+# index page it touches is written once per batch, not once per statement.
+_INSERT_ROWS = 1000
+
+
+def contact_seed_demo(
+    *,
+    count: int,
+    batch_size: int = 5000,
+    seed: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Insert ``count`` realistic demo contacts in bulk; returns ``count``.
+
+    Names and e-mail addresses pass ``contact_clean`` (the API's rules);
+    numbers are valid by construction (``contacts.demo``, checked with
+    phonenumbers as ``normalise_phone`` does). The model encrypts and
+    blind-indexes them like any other. A number already stored,
+    or drawn twice, is drawn again, so every run adds exactly ``count``
+    contacts. One transaction per batch of ``batch_size``; ``on_batch``
+    receives the size of each inserted batch. ``seed`` repeats the draws.
+    """
+    if count < 0:
+        raise ValueError("count must be 0 or more")
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
+    now = timezone.now()
+    created = 0
+    while created < count:
+        batch = _demo_batch(rng, size=min(batch_size, count - created), now=now)
+        try:
+            with transaction.atomic():
+                Contact.objects.bulk_create(batch, batch_size=_INSERT_ROWS)
+        except IntegrityError:  # a concurrent write took one of the numbers
+            continue
+        created += len(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+    return created
+
+
+def _demo_batch(rng: random.Random, *, size: int, now: datetime) -> list[Contact]:
+    """``size`` unsaved demo contacts whose numbers no stored contact has."""
+    drawn: dict[str, Contact] = {}  # phone_index -> contact
+    while len(drawn) < size:
+        for _ in range(size - len(drawn)):
+            fields = demo_contact(rng, now=now)
+            moment, phone = fields.pop("created_at"), fields.pop("phone")
+            contact = Contact(
+                **contact_clean(fields),
+                phone=phone,
+                created_at=moment,
+                updated_at=moment,
+            )
+            drawn.setdefault(contact.phone_index, contact)
+        stored = Contact.objects.filter(phone_index__in=list(drawn)).values_list(
+            "phone_index", flat=True
+        )
+        for index in stored:
+            del drawn[index]
+    return list(drawn.values())

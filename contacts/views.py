@@ -20,6 +20,7 @@ from contract.contacts import (
     parse_contact_payload,
 )
 from contract.errors import NotFound
+from security.cache.pages import cached_page
 
 _LIST_QUERY = [
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 1000, default 100"),
@@ -84,6 +85,7 @@ class ContactListView(APIView):
         parameters=_LIST_QUERY,
         responses={200: OpenApiTypes.OBJECT},
     )
+    @cached_page("contacts")
     def get(self, request: Request) -> Response:
         """A page of contacts, filtered and sorted by the query string."""
         page = contact_list(**parse_contact_list_query(request.query_params))
@@ -114,6 +116,7 @@ class ContactDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(parameters=[_CONTACT_ID], responses={200: OpenApiTypes.OBJECT})
+    @cached_page("contacts")
     def get(self, request: Request, contact_id: str) -> Response:
         """The contact, or 404."""
         return Response(contact_to_dict(_existing_contact(contact_id)))

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from contacts.models import Contact
 from contract import auth as auth_contract
 from contract import contacts as contact_contract
-from contract import discovery, errors
+from contract import discovery, errors, performance
 from contract import metrics as metrics_contract
 from contract import tasks as task_contract
 from contract.snapshot import ShapeMismatch, shape_of_samples
@@ -333,6 +333,10 @@ def _error_log() -> list[object]:
     ]
 
 
+def _cache_clear() -> list[object]:
+    return [performance.cache_clear_body(cleared_at=MOMENT)]
+
+
 CASES: dict[str, Case] = {
     "root": Case(_root, maps=frozenset({"endpoints"})),
     "health": Case(_health),
@@ -355,6 +359,7 @@ CASES: dict[str, Case] = {
     "system_metrics": Case(_system_metrics),
     "api_metrics": Case(_api_metrics, maps=frozenset({"requests.by_endpoint"})),
     "error_log": Case(_error_log),
+    "cache_clear": Case(_cache_clear),
 }
 
 

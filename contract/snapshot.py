@@ -58,6 +58,7 @@ ROUTES: dict[str, tuple[int, str | None]] = {
     "GET /api/v1/metrics": (200, "api_metrics"),
     "GET /api/v1/metrics/system": (200, "system_metrics"),
     "GET /api/v1/logs/errors": (200, "error_log"),
+    "POST /api/v1/performance/cache/clear": (200, "cache_clear"),
 }
 
 ERROR_SHAPES = ("error", "error_with_details")

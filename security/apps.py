@@ -12,10 +12,16 @@ class SecurityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Keep SQLite's files private from the first connection on."""
+        """Keep SQLite's files private and watch writes for the page cache.
+
+        Both from the first connection on.
+        """
+        from security.cache.generations import watch_writes
+
         connection_created.connect(
             _sqlite_files_private, dispatch_uid="autom8.sqlite_files_private"
         )
+        connection_created.connect(watch_writes, dispatch_uid="autom8.watch_writes")
 
 
 def _sqlite_files_private(sender, connection, **kwargs) -> None:

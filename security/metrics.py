@@ -33,9 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psutil
-from django.conf import settings
 from django.http import HttpRequest
-from django.utils.module_loading import import_string
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -82,6 +80,11 @@ TASK_DURATION = Histogram(
     "Task run durations by task.",
     ["task"],
     buckets=TASK_BUCKETS_SECONDS,
+)
+CACHE_LOOKUPS = Counter(
+    "autom8_cache_lookups",
+    "Response-cache lookups by result (hit or miss).",
+    ["result"],
 )
 # Internal: the recent-window buckets and the minute each slot holds. Kept
 # per process ("all") and left out of the exposition.
@@ -322,18 +325,20 @@ def _quantile(q: float, counts: dict[str, float]) -> float | None:
     return float(LATENCY_BUCKETS_MS[-1])
 
 
+def cache_lookup_record(*, hit: bool) -> None:
+    """Count one response-cache lookup (a shared-file write, no I/O wait)."""
+    CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
+
+
 def cache_stats() -> dict[str, int]:
-    """Response-cache hits and misses of every process, from the function
-    ``CACHE_STATS_FUNCTION`` names; zeros when none is set or installed."""
-    path = getattr(settings, "CACHE_STATS_FUNCTION", "")
-    try:
-        read = import_string(path) if path else None
-    except ImportError:
-        read = None
-    if read is None:
-        return {"hits": 0, "misses": 0}
-    stats = read()
-    return {"hits": int(stats.get("hits", 0)), "misses": int(stats.get("misses", 0))}
+    """Response-cache hits and misses of every process since the server started."""
+    counts = {"hits": 0, "misses": 0}
+    for metric in _collect():
+        for sample in metric.samples:
+            if sample.name == "autom8_cache_lookups_total":
+                key = "hits" if sample.labels["result"] == "hit" else "misses"
+                counts[key] += int(sample.value)
+    return counts
 
 
 # --- exposition ----------------------------------------------------------------
@@ -346,18 +351,7 @@ class _ExposedCollector(Collector):
         for metric in _collect():
             if not metric.name.startswith(_WINDOW_PREFIX):
                 yield metric
-        yield from _cache_families()
         yield from _process_families(_live_pids())
-
-
-def _cache_families() -> Iterable[Metric]:
-    stats = cache_stats()
-    for name, value in (("hits", stats["hits"]), ("misses", stats["misses"])):
-        family = CounterMetricFamily(
-            f"autom8_cache_{name}", f"Response cache {name}, all processes."
-        )
-        family.add_metric([], value)
-        yield family
 
 
 def _live_pids() -> list[int]:

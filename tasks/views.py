@@ -25,6 +25,7 @@ from contract.tasks import (
     task_to_dict,
     task_toggle_body,
 )
+from security.cache.pages import cached_page
 from security.deprecation import deprecated
 from security.permissions import IsAdminRole, IsUserRole
 from tasks.selectors import (
@@ -188,5 +189,6 @@ class TaskLogStatsView(APIView):
     permission_classes = _READ
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @cached_page("task_logs")
     def get(self, request: Request) -> Response:
         return Response(task_log_stats_body(task_log_stats()))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from django.conf import settings
 from django.db import connection
 
 from autom8_site.launch import gunicorn_command
@@ -43,6 +44,9 @@ def process_env(**overrides: str) -> dict[str, str]:
     """The environment for a child process that shares the test database."""
     env = dict(os.environ)
     env["DATABASE_URL"] = test_database_url()
+    shared = settings.CACHES["shared"]
+    if "redis" not in shared["BACKEND"]:  # the node-local cache the tests use
+        env["CACHE_DIR"] = str(shared["LOCATION"])
     env["DJANGO_SETTINGS_MODULE"] = "autom8_site.settings"
     env.update(overrides)
     return env

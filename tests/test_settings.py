@@ -162,3 +162,31 @@ def test_hsts_subdomains_and_preload_are_switched_on_from_the_environment(tmp_pa
     flags = _hsts_flags(env)
 
     assert flags == "True True"
+
+
+def _cache_ttl(tmp_path: Path, value: str | None) -> subprocess.CompletedProcess:
+    env = _dev_env(tmp_path)
+    env.pop("CACHE_TTL", None)
+    if value is not None:
+        env["CACHE_TTL"] = value
+    code = "from django.conf import settings; print(settings.CACHE_TTL)"
+    return _manage(env, "shell", "--no-imports", "-c", code)
+
+
+def test_cache_ttl_defaults_to_five_minutes(tmp_path):
+    result = _cache_ttl(tmp_path, None)
+
+    assert result.stdout.strip() == "300", result.stderr
+
+
+def test_cache_ttl_is_read_from_the_environment(tmp_path):
+    result = _cache_ttl(tmp_path, "42")
+
+    assert result.stdout.strip() == "42", result.stderr
+
+
+def test_a_negative_cache_ttl_stops_start_up_naming_it(tmp_path):
+    result = _cache_ttl(tmp_path, "-1")
+
+    assert result.returncode != 0
+    assert "CACHE_TTL" in result.stderr

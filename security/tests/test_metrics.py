@@ -13,6 +13,7 @@ from security.metrics import (
     LATENCY_BUCKETS_MS,
     WINDOW_SECONDS,
     WINDOW_SLOTS,
+    cache_lookup_record,
     cache_stats,
     metrics_dir_prepare,
     metrics_exposition,
@@ -154,24 +155,23 @@ class TestExposition:
 
 
 class TestCacheStats:
-    def test_without_a_configured_function_the_cache_reads_zero(self, settings):
-        settings.CACHE_STATS_FUNCTION = ""
+    def test_a_recorded_hit_and_miss_are_counted(self):
+        before = cache_stats()
 
-        assert cache_stats() == {"hits": 0, "misses": 0}
+        cache_lookup_record(hit=True)
+        cache_lookup_record(hit=False)
+        cache_lookup_record(hit=False)
 
-    def test_a_function_that_is_not_installed_reads_zero(self, settings):
-        settings.CACHE_STATS_FUNCTION = "no_such_app.selectors.cache_stats"
+        after = cache_stats()
+        assert after["hits"] - before["hits"] == 1
+        assert after["misses"] - before["misses"] == 2
 
-        assert cache_stats() == {"hits": 0, "misses": 0}
+    def test_lookups_are_exposed_to_prometheus(self):
+        cache_lookup_record(hit=True)
 
-    def test_the_configured_function_is_read(self, settings):
-        settings.CACHE_STATS_FUNCTION = "security.tests.test_metrics.fake_cache_stats"
+        text = metrics_exposition(openmetrics=False).decode()
 
-        assert cache_stats() == {"hits": 7, "misses": 3}
-
-
-def fake_cache_stats() -> dict:
-    return {"hits": 7, "misses": 3}
+        assert 'autom8_cache_lookups_total{result="hit"}' in text
 
 
 class TestFolder:

@@ -51,6 +51,7 @@ from django.core.serializers.base import DeserializationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from security.cache.generations import SCOPES, scopes_bump
 from security.files import private_dir, private_fd, private_open
 from tasks.registry import register
 from tasks.services.zombies import (
@@ -508,6 +509,9 @@ def backup_restore(*, path: Path) -> dict:
             _restore_pg_dump(plain)
         else:
             _restore_dumpdata(plain)
+    # SQLite's backup API and psql write past Django's connections, so the
+    # page cache is not told by the writes themselves.
+    scopes_bump(*SCOPES)
     interrupted = task_logs_interrupt_all(reason=RESTORED_RUNNING_REASON)
     return {
         "file": manifest["file"],

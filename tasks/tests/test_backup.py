@@ -12,6 +12,7 @@ from django.db import connection
 from psycopg.conninfo import conninfo_to_dict
 
 from contacts.tests.factories import ContactFactory
+from security.cache.generations import scope_generation
 from tasks.builtin.backup import (
     BackupRefused,
     backup_create,
@@ -76,6 +77,17 @@ def test_a_backup_restores_to_identical_data():
     backup_restore(path=path)
 
     assert _snapshot() == before
+
+
+def test_a_restore_retires_the_cached_contact_pages():
+    _some_data()
+    path = _backup_path(backup_create())
+    _change_everything()
+    before = scope_generation("contacts")
+
+    backup_restore(path=path)
+
+    assert scope_generation("contacts") != before
 
 
 def test_dumpdata_is_the_fallback_without_pg_dump_and_restores_identically(monkeypatch):
