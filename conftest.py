@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -36,14 +37,39 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_node_caches(tmp_path_factory) -> None:
+    """Node-local caches in a directory of this test process.
+
+    Test processes run side by side (xdist) and each has its own database,
+    whose user ids repeat: sharing counters would mix their counts. The
+    servers a test starts inherit the directory through ``CACHE_DIR``.
+    """
+    from django.conf import settings
+    from django.test import override_settings
+
+    directory = tmp_path_factory.mktemp("cache")
+    os.environ["CACHE_DIR"] = str(directory)
+    caches = {
+        alias: {**config, "LOCATION": str(directory / alias)}
+        if config["BACKEND"].endswith("NodeCache")
+        else config
+        for alias, config in settings.CACHES.items()
+    }
+    override_settings(CACHE_DIR=directory, CACHES=caches).enable()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Each test leaves empty caches (rate-limit counters included)."""
     yield
     from django.core.cache import caches
 
-    for alias in ("default", "ratelimit"):
-        # The database cache table may be gone already.
+    from autom8_site.health import forget_health
+
+    forget_health()
+    for alias in ("default", "ratelimit", "shared"):
+        # A test may have pointed the alias at a server that is down.
         with contextlib.suppress(Exception):
             caches[alias].clear()
 
