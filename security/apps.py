@@ -6,3 +6,9 @@ class SecurityConfig(AppConfig):
 
     name = "security"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Connect the invalidation of cached users in every process."""
+        from security.user_cache import connect_signals
+
+        connect_signals()
