@@ -389,9 +389,22 @@ LOGGING = {
             "formatter": "json",
             "filters": ["request_id", "redact_pii"],
         },
+        # One line per request, written by a thread of its own: the response
+        # never waits for stderr. Other lines stay in order with the
+        # program's own output (commands print their errors to stderr).
+        "access": {
+            "class": "security.logging.BackgroundHandler",
+            "formatter": "json",
+            "filters": ["request_id", "redact_pii"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "autom8.request": {
+            "handlers": ["access"],
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         # 4xx answers are expected traffic, not warnings.
         "django.request": {
