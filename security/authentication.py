@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.authentication import (
     AUTH_HEADER_TYPE_BYTES,
     JWTAuthentication,
 )
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
-from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
@@ -42,7 +42,7 @@ class BearerAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Token):
         """The token's user, checked as simplejwt checks it (messages included)."""
         try:
-            user_id = validated_token[api_settings.USER_ID_CLAIM]
+            user_id = validated_token[jwt_settings.api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken(
                 _("Token contained no recognizable user identification")
@@ -50,10 +50,10 @@ class BearerAuthentication(JWTAuthentication):
         user = user_get_cached(user_id=user_id)
         if user is None:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
-        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+        if jwt_settings.api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
-        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
-            api_settings.REVOKE_TOKEN_CLAIM
+        if jwt_settings.api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            jwt_settings.api_settings.REVOKE_TOKEN_CLAIM
         ) != get_md5_hash_password(user.password):
             raise AuthenticationFailed(
                 _("The user's password has been changed."), code="password_changed"

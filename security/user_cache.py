@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt import settings as jwt_settings
 
 logger = logging.getLogger("autom8.auth")
 
@@ -45,7 +45,9 @@ def user_get_cached(*, user_id: object):
     if user is not None:
         return user
     user_model = get_user_model()
-    user = user_model.objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+    user = user_model.objects.filter(
+        **{jwt_settings.api_settings.USER_ID_FIELD: user_id}
+    ).first()
     if user is not None:
         try:
             _cache().set(key, user, timeout=USER_CACHE_SECONDS)
@@ -69,7 +71,7 @@ def user_forget(*, user_id: object) -> None:
 
 
 def _user_changed(sender, instance, **kwargs) -> None:
-    user_forget(user_id=getattr(instance, api_settings.USER_ID_FIELD))
+    user_forget(user_id=getattr(instance, jwt_settings.api_settings.USER_ID_FIELD))
 
 
 def connect_signals() -> None:
