@@ -46,7 +46,13 @@ def _quiet_access_log() -> None:
     import logging
 
     sink = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    for handler in logging.getLogger().handlers:
+    loggers = [logging.getLogger(), *logging.root.manager.loggerDict.values()]
+    handlers = {
+        handler
+        for logger in loggers
+        for handler in getattr(logger, "handlers", [])  # placeholders have none
+    }
+    for handler in handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(sink)
         target = getattr(handler, "target", None)
