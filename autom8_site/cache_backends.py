@@ -2,16 +2,25 @@
 
 Every worker process of a node shares its SQLite files under ``CACHE_DIR``,
 and its ``incr`` is one SQLite transaction, so concurrent increments are all
-counted. Rate-limit counters live there when ``REDIS_URL`` is not set.
+counted. Rate-limit counters and cached users live there when ``REDIS_URL``
+is not set.
 """
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from diskcache import DjangoCache
+
+PRIVATE_DIRECTORY = 0o700
 
 
 class NodeCache(DjangoCache):
-    """diskcache's Django cache whose connections outlive the request.
+    """diskcache's Django cache in a private directory, connections kept open.
+
+    The directory is readable by its owner alone: cached users carry their
+    password hashes.
 
     Django closes every cache when a request finishes (``close_caches``).
     For diskcache that closes each shard's SQLite connection, so the next
@@ -20,6 +29,13 @@ class NodeCache(DjangoCache):
     request instead of ~0.1 ms. The connections are per thread and per
     process (diskcache reopens them after a fork), so keeping them is safe.
     """
+
+    def __init__(self, directory: str, params: dict) -> None:
+        path = Path(directory)
+        path.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+        with contextlib.suppress(PermissionError):  # another owner's directory
+            path.chmod(PRIVATE_DIRECTORY)
+        super().__init__(directory, params)
 
     def close(self, **kwargs) -> None:
         """Keep the SQLite connections open across requests."""

@@ -6,6 +6,7 @@ Runs on the embedded default (node-local diskcache files) and, with
 
 from __future__ import annotations
 
+import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from autom8_site.cache_backends import NodeCache
 from tests.factories import UserFactory
 from tests.servers import gunicorn_server
 
@@ -63,3 +65,11 @@ def test_a_live_counter_survives_a_thousand_other_clients(api_client, settings):
 
     assert response.status_code == 429
     assert response["X-RateLimit-Remaining"] == "0"
+
+
+def test_the_node_cache_directory_is_readable_by_its_owner_alone(tmp_path):
+    directory = tmp_path / "cache" / "shared"
+
+    NodeCache(str(directory), {})
+
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
