@@ -73,3 +73,25 @@ def test_the_node_cache_directory_is_readable_by_its_owner_alone(tmp_path):
     NodeCache(str(directory), {})
 
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+@pytest.mark.django_db
+def test_login_fails_closed_when_the_counter_files_cannot_be_opened(
+    api_client, settings, tmp_path
+):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimit": {
+            "BACKEND": "autom8_site.cache_backends.NodeCache",
+            "LOCATION": str(blocker / "ratelimit"),
+        },
+    }
+
+    response = api_client.post(
+        "/api/v1/auth/token", {"username": "a", "password": "b"}, format="json"
+    )
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
