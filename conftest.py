@@ -64,25 +64,25 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _test_node_cache():
-    """Tests use a node-local cache directory of their own, one per parallel
-    test process (xdist), as they use a database of their own: a running
-    development server's generations and counts are never touched, and one
-    test process's never move under another's tests."""
-    import os
+def _private_node_caches(tmp_path_factory) -> None:
+    """Node-local caches in a directory of this test process.
 
+    Test processes run side by side (xdist) and each has its own database,
+    whose user ids repeat: sharing counters would mix their counts. The
+    servers a test starts inherit the directory through ``CACHE_DIR``.
+    """
     from django.conf import settings
-    from django.test.utils import override_settings
+    from django.test import override_settings
 
-    shared = settings.CACHES["shared"]
-    if "redis" in shared["BACKEND"]:
-        yield
-        return
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    caches = {**settings.CACHES, "shared": {**shared}}
-    caches["shared"]["LOCATION"] = f"{shared['LOCATION']}-test-{worker}"
-    with override_settings(CACHES=caches):
-        yield
+    directory = tmp_path_factory.mktemp("cache")
+    os.environ["CACHE_DIR"] = str(directory)
+    caches = {
+        alias: {**config, "LOCATION": str(directory / alias)}
+        if config["BACKEND"].endswith("NodeCache")
+        else config
+        for alias, config in settings.CACHES.items()
+    }
+    override_settings(CACHE_DIR=directory, CACHES=caches).enable()
 
 
 @pytest.fixture(autouse=True)
@@ -92,8 +92,11 @@ def _fresh_caches():
     yield
     from django.core.cache import caches
 
+    from autom8_site.health import forget_health
+
+    forget_health()
     for alias in ("default", "ratelimit", "pages", "shared"):
-        # The database cache table may be gone already.
+        # A test may have pointed the alias at a server that is down.
         with contextlib.suppress(Exception):
             caches[alias].clear()
 

@@ -2,16 +2,25 @@
 
 Each check answers one word and never raises: a health endpoint that
 crashes when a dependency is down tells the operator nothing.
+
+Load balancers probe several times a second per worker; the outcome is
+kept ``HEALTH_TTL_SECONDS`` per process, so probes in between cost no query
+and no cache write, and an outage still shows within that time.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import caches
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connections, transaction
+from django.dispatch import receiver
 
 from tasks.selectors import scheduler_state
 
@@ -26,6 +35,7 @@ UNHEALTHY = "unhealthy"
 # Longest a PostgreSQL ``SELECT 1`` may take before the database counts as
 # down; connecting is bounded by DB_CONNECT_TIMEOUT in the settings.
 STATEMENT_TIMEOUT_MS = 2000
+HEALTH_TTL_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -76,15 +86,15 @@ def cache_check(*, alias: str = "default") -> str:
     """``ok`` when a unique value written to the cache reads back, else ``down``.
 
     django-redis is configured to swallow connection errors, so a failed
-    write is only visible as a value that does not come back.
+    write is only visible as a value that does not come back. The key is one
+    per process and expires by itself: nothing is left to delete.
     """
     cache = caches[alias]
-    key = f"health-check:{uuid.uuid4().hex}"
+    key = f"health-check:{os.getpid()}"
     token = uuid.uuid4().hex
     try:
         cache.set(key, token, timeout=10)
         found = cache.get(key)
-        cache.delete(key)
     except Exception as exc:  # noqa: BLE001 - any backend failure means "down"
         logger.warning("Health check: cache %r is unreachable: %s", alias, _reason(exc))
         return DOWN
@@ -114,14 +124,53 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def system_health() -> Health:
-    """Run every check once."""
+def _cache_aliases() -> list[str]:
+    # The rate-limit counters and the shared cache are caches of their own
+    # on the embedded default (node-local files); with Redis every alias is
+    # the same server, checked once.
+    seen, aliases = set(), []
+    for alias in ("default", "ratelimit", "shared"):
+        config = settings.CACHES.get(alias)
+        if config is None:
+            continue
+        where = (config["BACKEND"], str(config.get("LOCATION", "")))
+        if where not in seen:
+            seen.add(where)
+            aliases.append(alias)
+    return aliases
+
+
+def _run_checks() -> Health:
     database = database_check()
-    # The rate-limit counters are a cache of their own (a database table
-    # without Redis); either one down degrades the service.
-    caches_ok = cache_check() == OK and cache_check(alias="ratelimit") == OK
+    caches_ok = all(cache_check(alias=alias) == OK for alias in _cache_aliases())
     return Health(
         database=database,
         cache=OK if caches_ok else DOWN,
         scheduler=scheduler_check(database=database),
     )
+
+
+_last: tuple[float, Health] | None = None
+
+
+def system_health(*, clock=time.monotonic) -> Health:
+    """Every check's outcome, run at most once per ``HEALTH_TTL_SECONDS``."""
+    global _last
+    now = clock()
+    last = _last
+    if last is not None and 0 <= now - last[0] < HEALTH_TTL_SECONDS:
+        return last[1]
+    health = _run_checks()
+    _last = (now, health)
+    return health
+
+
+def forget_health() -> None:
+    """Drop the kept outcome: the next ``system_health`` runs every check."""
+    global _last
+    _last = None
+
+
+@receiver(setting_changed)
+def _settings_changed(**kwargs) -> None:
+    forget_health()

@@ -169,6 +169,9 @@ else:
 
 REDIS_URL = env_redis_url("REDIS_URL")
 CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "autom8")
+# Node-local caches of the embedded default (rate-limit counters, cached
+# users), shared by the worker processes of one node.
+CACHE_DIR = Path(env_str("CACHE_DIR", str(VAR_DIR / "cache")))
 if REDIS_URL:
     _redis = {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -184,24 +187,44 @@ if REDIS_URL:
     }
     CACHES = {"default": _redis, "ratelimit": dict(_redis), "shared": dict(_redis)}
 else:
+    _node_cache = {
+        "BACKEND": "security.cache.backends.NodeCache",
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+        "SHARDS": 4,
+        "OPTIONS": {
+            # WAL with synchronous=NORMAL: a commit writes to the WAL without
+            # an fsync; only the periodic checkpoint syncs, and a crash of
+            # the machine loses recent writes but never corrupts the file.
+            "sqlite_journal_mode": "wal",
+            "sqlite_synchronous": 1,
+            "statistics": 0,
+            "tag_index": 0,
+        },
+    }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "autom8",
         },
-        # Rate-limit counters must be shared by every worker process, which
-        # an in-process cache is not: the embedded default keeps them in a
-        # database table instead (see SILENCED_SYSTEM_CHECKS below).
+        # Counters must be shared by every worker process and never evicted
+        # while live: no eviction policy and no size limit apply; writes
+        # remove only expired counters (cull_limit at a time).
         "ratelimit": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "autom8_ratelimit",
+            **_node_cache,
+            "LOCATION": str(CACHE_DIR / "ratelimit"),
+            "OPTIONS": {
+                **_node_cache["OPTIONS"],
+                "eviction_policy": "none",
+                "cull_limit": 10,
+            },
         },
-        # Page-cache generations, shared by every process
-        # of the node (security.cache.generations); never flushed.
+        # What every worker must see at once (cached users, page-cache
+        # generations): least recently stored entries go first past the size
+        # limit (a lost generation starts afresh, see security.cache).
         "shared": {
-            "BACKEND": "security.cache.backends.NodeCache",
-            "LOCATION": env_str("CACHE_DIR", "") or str(VAR_DIR / "cache"),
-            "TIMEOUT": None,
+            **_node_cache,
+            "LOCATION": str(CACHE_DIR / "shared"),
+            "OPTIONS": {**_node_cache["OPTIONS"], "size_limit": 256 * 2**20},
         },
     }
 # Rendered GET answers (security.cache.pages): in each process's memory, keyed by
@@ -343,10 +366,11 @@ RATELIMIT_USE_CACHE = "ratelimit"
 # issuing always fails closed, so passwords cannot be guessed meanwhile.
 RATELIMIT_FAIL_OPEN = env_bool("RATELIMIT_FAIL_OPEN", True)
 if not REDIS_URL:
-    # The embedded database-backed counters are shared by all workers of the
-    # node; their increments are not atomic, an accepted imprecision for a
-    # single-node install. Production sets REDIS_URL and keeps both checks.
-    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+    # django-ratelimit warns about any backend outside its short list; the
+    # embedded NodeCache increments atomically (one SQLite transaction) and is
+    # shared by the workers of the node. Its E003 (known-broken backends)
+    # stays on.
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.W001"]
 
 # --- scheduler -----------------------------------------------------------------
 
@@ -434,11 +458,26 @@ LOGGING = {
             "formatter": "json",
             "filters": ["request_id", "redact_pii"],
         },
+        # One line per request, written by a thread of its own: the response
+        # never waits for stderr. Other lines stay in order with the
+        # program's own output (commands print their errors to stderr).
+        "access": {
+            "class": "security.logging.BackgroundHandler",
+            "formatter": "json",
+            "filters": ["request_id", "redact_pii"],
+        },
     },
     "root": {"handlers": ["console", "error_file"], "level": LOG_LEVEL},
     "loggers": {
         "django": {
             "handlers": ["console", "error_file"],
+            "level": LOG_LEVEL,
+            "propagate": False,
+        },
+        # Access lines: written by a thread of their own; the warnings among
+        # them (5xx, slow requests) also reach the error log.
+        "autom8.request": {
+            "handlers": ["access", "error_file"],
             "level": LOG_LEVEL,
             "propagate": False,
         },

@@ -12,12 +12,12 @@ class SecurityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Keep SQLite's files private and watch writes for the page cache.
-
-        Both from the first connection on.
-        """
+        """Keep SQLite's files private, watch writes for the page cache and
+        drop cached users when they change; from the first connection on."""
         from security.cache.generations import watch_writes
+        from security.user_cache import connect_signals
 
+        connect_signals()
         connection_created.connect(
             _sqlite_files_private, dispatch_uid="autom8.sqlite_files_private"
         )

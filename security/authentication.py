@@ -3,18 +3,28 @@
 An authentication scheme name is case-insensitive (RFC 7235 §2.1), so
 ``Authorization: bearer <token>`` and ``BEARER <token>`` authenticate like
 ``Bearer <token>``; simplejwt alone compares the scheme byte for byte.
+
+The token's user comes from ``security.user_cache`` (no query while the
+user is unchanged); the checks on it are simplejwt's: the user exists, is
+active and, with ``CHECK_REVOKE_TOKEN``, the token's password-hash claim
+matches the current password.
 """
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.authentication import (
     AUTH_HEADER_TYPE_BYTES,
     JWTAuthentication,
 )
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from security.services import REVOKED_TOKEN, token_session_valid
+from security.user_cache import user_get_cached
 
 
 class BearerAuthentication(JWTAuthentication):
@@ -42,6 +52,27 @@ class BearerAuthentication(JWTAuthentication):
             if scheme is not None:
                 header = b" ".join([scheme, *parts[1:]])
         return super().get_raw_token(header)
+
+    def get_user(self, validated_token: Token):
+        """The token's user, checked as simplejwt checks it (messages included)."""
+        try:
+            user_id = validated_token[jwt_settings.api_settings.USER_ID_CLAIM]
+        except KeyError as exc:
+            raise InvalidToken(
+                _("Token contained no recognizable user identification")
+            ) from exc
+        user = user_get_cached(user_id=user_id)
+        if user is None:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found")
+        if jwt_settings.api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if jwt_settings.api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
+            jwt_settings.api_settings.REVOKE_TOKEN_CLAIM
+        ) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed(
+                _("The user's password has been changed."), code="password_changed"
+            )
+        return user
 
 
 class BearerAuthenticationScheme(SimpleJWTScheme):

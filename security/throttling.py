@@ -1,8 +1,10 @@
 """Rate limits of API_CONTRACT.md §1 as DRF throttles over django-ratelimit.
 
-Counters live in the ``RATELIMIT_USE_CACHE`` cache ("ratelimit": Redis when
-``REDIS_URL`` is set, else a database table), so every worker process and
-every node shares them. A throttle records what it counted on the request
+Counters live in the ``RATELIMIT_USE_CACHE`` cache ("ratelimit"): Redis when
+``REDIS_URL`` is set, shared by every node; else node-local SQLite files
+under ``CACHE_DIR`` (``security.cache.backends.NodeCache``) shared by the
+worker processes of the node. Both increment atomically, and neither evicts
+a counter before its window ends. A throttle records what it counted on the request
 (``RateLimitState``); ``ResponseEnvelopeMiddleware`` turns that into the
 ``X-RateLimit-*``, ``RateLimit`` and ``RateLimit-Policy`` headers of the
 response, whatever produced it, and DRF answers a refused request with 429

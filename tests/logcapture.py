@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from security.logging import JsonFormatter, RedactPIIFilter, RequestIdFilter
 
 # Loggers that do not propagate to the root logger.
-_ISOLATED = ("django", "django.request")
+_ISOLATED = ("django", "django.request", "autom8.request")
 
 
 class JsonLines:

@@ -19,7 +19,7 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_migrate_creates_the_embedded_rate_limit_counter_table(tmp_path):
+def test_after_migrate_the_embedded_rate_limit_counters_work(tmp_path):
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")
     }

@@ -1,18 +1,41 @@
-"""The node-local shared cache backend of the embedded default."""
+"""The node-local cache of the embedded default: diskcache's Django cache.
+
+Every worker process of a node shares its SQLite files under ``CACHE_DIR``,
+and its ``incr`` is one SQLite transaction, so concurrent increments are all
+counted. Rate-limit counters and cached users live there when ``REDIS_URL``
+is not set.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from diskcache import DjangoCache
+
+PRIVATE_DIRECTORY = 0o700
 
 
 class NodeCache(DjangoCache):
-    """``diskcache.DjangoCache`` whose SQLite connections outlive a request.
+    """diskcache's Django cache in a private directory, connections kept open.
 
-    Django closes every cache when a request finishes; for diskcache that
-    closes its SQLite connections, and reopening them (connect and pragmas)
-    cost milliseconds on every request. The connections are per thread and
-    reopened after a fork by diskcache itself, so keeping them is safe.
+    The directory is readable by its owner alone: cached users carry their
+    password hashes.
+
+    Django closes every cache when a request finishes (``close_caches``).
+    For diskcache that closes each shard's SQLite connection, so the next
+    request reconnects, re-applies the pragmas and, as the last connection
+    of a WAL database, checkpoints it with an fsync: measured at ~27 ms a
+    request instead of ~0.1 ms. The connections are per thread and per
+    process (diskcache reopens them after a fork), so keeping them is safe.
     """
 
+    def __init__(self, directory: str, params: dict) -> None:
+        path = Path(directory)
+        path.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+        with contextlib.suppress(PermissionError):  # another owner's directory
+            path.chmod(PRIVATE_DIRECTORY)
+        super().__init__(directory, params)
+
     def close(self, **kwargs) -> None:
-        """Keep the connections open (see the class docstring)."""
+        """Keep the SQLite connections open across requests."""

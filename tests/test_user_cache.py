@@ -1,0 +1,115 @@
+"""Bearer authentication from the shared user cache, and its invalidation."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from tests.conftest import bearer_client
+from tests.factories import UserFactory
+from tests.servers import free_port, gunicorn_server
+
+PROTECTED_URL = "/api/v1/auth/protected"
+
+pytestmark = pytest.mark.django_db
+
+
+class TestCachedUser:
+    def test_a_known_user_is_authenticated_without_a_query(
+        self, user_client, django_assert_num_queries
+    ):
+        user_client.get(PROTECTED_URL)
+
+        with django_assert_num_queries(0):
+            response = user_client.get(PROTECTED_URL)
+
+        assert response.status_code == 200
+
+    def test_a_deactivated_user_is_refused_at_once(self, user_client, user):
+        user_client.get(PROTECTED_URL)
+        user.is_active = False
+        user.save()
+
+        response = user_client.get(PROTECTED_URL)
+
+        assert response.status_code == 401
+
+    def test_a_deleted_user_is_refused_at_once(self, user_client, user):
+        user_client.get(PROTECTED_URL)
+        user.delete()
+
+        response = user_client.get(PROTECTED_URL)
+
+        assert response.status_code == 401
+
+    def test_a_new_role_shows_at_once(self, user_client, user):
+        user_client.get(PROTECTED_URL)
+        user.is_staff = True
+        user.save()
+
+        response = user_client.get(PROTECTED_URL)
+
+        assert response.json()["role"] == "admin"
+
+    def test_a_new_username_shows_at_once(self, user_client, user):
+        user_client.get(PROTECTED_URL)
+        user.username = "renamed"
+        user.save()
+
+        response = user_client.get(PROTECTED_URL)
+
+        assert response.json()["user"] == "renamed"
+
+    def test_a_password_change_revokes_tokens_carrying_the_old_hash(
+        self, settings, user
+    ):
+        settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "CHECK_REVOKE_TOKEN": True}
+        token = RefreshToken.for_user(user).access_token
+        token["hash_password"] = get_md5_hash_password(user.password)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        before = client.get(PROTECTED_URL).status_code
+        user.set_password("another-long-passphrase-42")
+        user.save()
+
+        after = client.get(PROTECTED_URL).status_code
+
+        assert (before, after) == (200, 401)
+
+    def test_an_unreadable_cache_falls_back_to_the_database(self, settings, user):
+        settings.CACHES = {
+            **settings.CACHES,
+            "shared": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+            },
+        }
+
+        response = bearer_client(user).get(PROTECTED_URL)
+
+        assert response.status_code == 200
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_deactivation_reaches_every_worker_at_once():
+    user = UserFactory()
+    headers = {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+
+    with gunicorn_server(workers=2, threads=1) as base:
+        warmed = [
+            httpx.get(f"{base}{PROTECTED_URL}", headers=headers).status_code
+            for _ in range(4)
+        ]
+        user.is_active = False
+        user.save()
+        after = [
+            httpx.get(f"{base}{PROTECTED_URL}", headers=headers).status_code
+            for _ in range(4)
+        ]
+
+    assert (warmed, after) == ([200] * 4, [401] * 4)
