@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 import httpx
 from django.db import connection
@@ -47,8 +50,15 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterator[str]:
-    """Run gunicorn on a free port; yields its base URL, stops it after."""
+def gunicorn_process(
+    *, workers: int = 2, threads: int = 4, **env: str
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run gunicorn on a free port in a process group of its own.
+
+    Yields the master process and the base URL. Its output goes to a file,
+    so a busy server never blocks on a full pipe. Whatever is left of the
+    group (workers of a killed master) is killed after.
+    """
     port = free_port()
     cmd = [
         sys.executable,
@@ -64,31 +74,46 @@ def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterat
         "--graceful-timeout",
         "5",
     ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=BASE_DIR,
-        env=process_env(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, proc)
-        yield base
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=BASE_DIR,
+            env=process_env(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            _wait_until_up(base, proc, output)
+            yield proc, base
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+@contextmanager
+def gunicorn_server(*, workers: int = 2, threads: int = 4, **env: str) -> Iterator[str]:
+    """Run gunicorn on a free port; yields its base URL, stops it after."""
+    with gunicorn_process(workers=workers, threads=threads, **env) as (_proc, base):
+        yield base
+
+
+def _wait_until_up(
+    base: str, proc: subprocess.Popen, output: IO[bytes], timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            output.seek(0)
+            err = output.read().decode(errors="replace")
             raise RuntimeError(f"gunicorn exited with {proc.returncode}: {err[-2000:]}")
         try:
             httpx.get(f"{base}/api/v1/health", timeout=1.0)
@@ -96,3 +121,26 @@ def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> 
         except httpx.TransportError:
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not start in time")
+
+
+@contextmanager
+def scheduler_process(*, output: Path, **env: str) -> Iterator[subprocess.Popen]:
+    """Run ``manage.py runscheduler`` on the test database; killed after."""
+    with output.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "runscheduler"],
+            cwd=BASE_DIR,
+            env=process_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
