@@ -36,7 +36,8 @@ def module_callers(django_db_setup, django_db_blocker) -> Iterator[dict[str, Cal
     """A user and an admin committed for the whole module, removed after.
 
     Module scope lets one live server scenario serve several tests; the data
-    is committed so gunicorn's processes see it.
+    is committed so gunicorn's processes see it. The module's tests carry
+    ``django_db`` so the test database is set up.
     """
     with django_db_blocker.unblock():
         user = UserFactory(username="reliability-user")
@@ -44,5 +45,4 @@ def module_callers(django_db_setup, django_db_blocker) -> Iterator[dict[str, Cal
         callers = {"user": caller_for(user), "admin": caller_for(admin)}
     yield callers
     with django_db_blocker.unblock():
-        user.delete()
-        admin.delete()
+        type(user).objects.filter(pk__in=[user.pk, admin.pk]).delete()
