@@ -230,5 +230,6 @@ def test_admin_login_is_refused_after_too_many_failures(browser, server):
 
     _log_in(browser, server, admin.username, DEFAULT_PASSWORD)
 
+    page = browser.find_element(By.TAG_NAME, "body").text.lower()
     assert browser.find_elements(By.ID, "user-tools") == []
-    assert browser.find_element(By.CSS_SELECTOR, ".errornote").text
+    assert "too many" in page or "try again" in page
