@@ -2,9 +2,11 @@
 
 schemathesis reads ``/api/v1/schema`` from the server and sends generated
 requests to every operation, with a real JWT of an admin (coverage and
-fuzzing phases) and of a user (fuzzing: the role mostly meets 403s). The
-number of examples keeps the pair near a minute on two cores. Every answer must be below
-500 and conform to the schema: status code, content type, headers and body.
+fuzzing phases) and of a user (fuzzing: the role mostly meets 403s). Every
+answer must be below 500 and conform to the schema (status code, content
+type, headers, body), and the other response checks must hold (auth not
+ignored, undocumented methods refused). The number of examples keeps the
+pair near a minute on two cores.
 
 The request-side checks (``positive_data_acceptance``,
 ``negative_data_rejection``) are left out: the schema describes request
@@ -29,13 +31,8 @@ from tests.servers import gunicorn_server, scheduler_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-)
+# Every check but the two that judge the schema's request side.
+EXCLUDED_CHECKS = ("positive_data_acceptance", "negative_data_rejection")
 SEED = os.environ.get("AUTOM8_FUZZ_SEED", "20261201")
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
@@ -63,15 +60,19 @@ def _schemathesis(
             "--header",
             f"Authorization: Bearer {token}",
             "--checks",
-            ",".join(CHECKS),
+            "all",
+            "--exclude-checks",
+            ",".join(EXCLUDED_CHECKS),
             "--phases",
             phases,
             "--max-examples",
             str(examples),
             "--seed",
             SEED,
+            # One worker: generating in threads trips a CPython 3.11 AST
+            # race inside hypothesis ("recursion depth mismatch").
             "--workers",
-            "2",
+            "1",
             "--continue-on-failure",
             "--generation-database",
             "none",
