@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := autom8_site.settings
 
-.PHONY: run test lint format bootstrap migrate static clean bench
+.PHONY: run test lint audit format bootstrap migrate static clean bench
 
 run: bootstrap
 	@echo "Autom8 on http://$(HOST):$(PORT)/  (admin: /admin/, docs: /api/v1/docs/)  Ctrl-C stops"
@@ -23,6 +23,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+
+# bandit over the project code; pip-audit against PyPI's advisory data (needs
+# the network: without it, the step says so in one line and passes).
+audit: $(STAMP)
+	$(BIN)/bandit -q -c pyproject.toml -r .
+	$(BIN)/python .ci/audit_deps.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -26,7 +26,7 @@ import psutil
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway bench user
+PASSWORD = "bench-password-0123"  # noqa: S105  # nosec B105  # a throwaway bench user
 
 
 def _seed(contacts: int) -> None:

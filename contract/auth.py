@@ -21,7 +21,7 @@ def token_pair_body(*, access: str, refresh: str, expires_in: int) -> dict:
     return {
         "access": access,
         "refresh": refresh,
-        "token_type": "Bearer",
+        "token_type": "Bearer",  # nosec B105  # the scheme name
         "expires_in": int(expires_in),
     }
 

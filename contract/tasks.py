@@ -171,10 +171,14 @@ def parse_schedule_payload(data: object) -> str:
 def parse_task_log_query(params: Mapping[str, str]) -> dict:
     """``task_type``, ``status`` and ``limit`` of a task log query.
 
-    Raises Invalid naming the parameter when ``status`` is not a log status,
+    Raises Invalid naming the parameter when one is present but blank (leave
+    it out for the default), ``status`` is not a log status,
     ``limit`` is not an integer from 1 to 500, or ``task_type`` is too long
     or holds control characters.
     """
+    for name in ("task_type", "status", "limit"):
+        if name in params and not params[name].strip():
+            raise Invalid(f"{name} must not be empty", field=name)
     task_type = (params.get("task_type") or "").strip() or None
     if task_type is not None:
         refuse_control_characters(task_type, field="task_type")

@@ -32,7 +32,7 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 REDACTED = "[REDACTED]"
 EMAIL_MARK = "[EMAIL]"
 PHONE_MARK = "[PHONE]"
-TOKEN_MARK = "[TOKEN]"  # noqa: S105 - a placeholder, not a secret
+TOKEN_MARK = "[TOKEN]"  # noqa: S105  # nosec B105  # a placeholder, not a secret
 
 # Extra fields whose whole value is sensitive, matched as substrings of the
 # lower-cased field name.

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 import httpx
 import psutil
@@ -53,45 +57,51 @@ def process_env(**overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn_server(
+def gunicorn_process(
     *,
     workers: int = 2,
     threads: int = 4,
     app: str = "autom8_site.wsgi",
     log_path: Path | None = None,
     **env: str,
-) -> Iterator[str]:
-    """Run gunicorn as ``make run`` does, on a free port; yields its base URL.
+) -> Iterator[tuple[subprocess.Popen, str]]:
+    """Run gunicorn as ``make run`` does, on a free port, in a process group.
 
-    Stops it after. Its log (stderr) goes to ``log_path`` when given; ``app``
-    names another WSGI module (one registering extra tasks, say).
+    Yields the master process and the base URL. Its log (stderr) goes to
+    ``log_path`` when given, else to a temporary file, so a busy server never
+    blocks on a full pipe; ``app`` names another WSGI module (one registering
+    extra tasks, say). Whatever is left of the group (workers of a killed
+    master) is killed after.
     """
     port = free_port()
     cmd = gunicorn_command(
         host="127.0.0.1", port=port, workers=workers, threads=threads
     )
     cmd[cmd.index("autom8_site.wsgi")] = app
-    log = open(log_path, "wb") if log_path is not None else None  # noqa: SIM115
-    proc = subprocess.Popen(
-        cmd,
-        cwd=BASE_DIR,
-        env=process_env(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=log or subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, proc)
-        yield base
-    finally:
-        proc.terminate()
+    output_file = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
+    with output_file as output:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=BASE_DIR,
+            env=process_env(**env),
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if log is not None:
-            log.close()
+            _wait_until_up(base, proc, output)
+            yield proc, base
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            with suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def gunicorn_processes(base: str) -> tuple[psutil.Process, list[psutil.Process]]:
@@ -103,11 +113,21 @@ def gunicorn_processes(base: str) -> tuple[psutil.Process, list[psutil.Process]]
     raise LookupError(f"no gunicorn of this test listens on {bind}")
 
 
-def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+@contextmanager
+def gunicorn_server(**options) -> Iterator[str]:
+    """``gunicorn_process`` yielding only the base URL (same options)."""
+    with gunicorn_process(**options) as (_proc, base):
+        yield base
+
+
+def _wait_until_up(
+    base: str, proc: subprocess.Popen, output: IO[bytes], timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            output.seek(0)
+            err = output.read().decode(errors="replace")
             raise RuntimeError(f"gunicorn exited with {proc.returncode}: {err[-2000:]}")
         try:
             httpx.get(f"{base}/api/v1/health", timeout=1.0)
@@ -115,3 +135,26 @@ def _wait_until_up(base: str, proc: subprocess.Popen, timeout: float = 30.0) -> 
         except httpx.TransportError:
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not start in time")
+
+
+@contextmanager
+def scheduler_process(*, output: Path, **env: str) -> Iterator[subprocess.Popen]:
+    """Run ``manage.py runscheduler`` on the test database; killed after."""
+    with output.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "runscheduler"],
+            cwd=BASE_DIR,
+            env=process_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

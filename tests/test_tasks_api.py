@@ -417,6 +417,16 @@ class TestTaskLogList:
         _assert_error(response, 400)
         assert query.split("=")[0] in response.json()["details"]
 
+    @pytest.mark.parametrize("name", ["status", "task_type", "limit"])
+    @pytest.mark.parametrize("value", ["", "%20"])
+    def test_known_parameter_sent_empty_is_a_bad_request_naming_it(
+        self, user_client, name, value
+    ):
+        response = user_client.get(f"/api/v1/task_logs?{name}={value}")
+
+        _assert_error(response, 400)
+        assert name in response.json()["details"]
+
     @pytest.mark.parametrize("value", ["%00", "%01", "a%7F", "x" * 65])
     def test_unusable_task_type_is_a_bad_request(self, user_client, value):
         response = user_client.get(f"/api/v1/task_logs?task_type={value}")

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from xml.parsers.expat import ExpatError
-from xml.sax import SAXException
+from xml.sax import SAXException  # nosec B406  # only the error class, to catch it
 
 from django.conf import settings
 from django.core.management import call_command
