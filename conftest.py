@@ -93,8 +93,10 @@ def _fresh_caches():
     from django.core.cache import caches
 
     from autom8_site.health import forget_health
+    from security.revocations import forget_revocations
 
     forget_health()
+    forget_revocations()
     for alias in ("default", "ratelimit", "pages", "shared"):
         # A test may have pointed the alias at a server that is down.
         with contextlib.suppress(Exception):

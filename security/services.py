@@ -36,6 +36,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from contract.errors import Forbidden, Unauthorized
 from security.models import RevokedToken
+from security.revocations import any_revoked
 from security.tokens import (
     SESSION_ID_CLAIM,
     SESSION_START_CLAIM,
@@ -122,7 +123,7 @@ def _revoked(token: Token) -> bool:
     keys = [f"jti:{token.get(api_settings.JTI_CLAIM)}"]
     if token.get(SESSION_ID_CLAIM):
         keys.append(_session_key(token[SESSION_ID_CLAIM]))
-    return RevokedToken.objects.filter(key__in=keys).exists()
+    return any_revoked(keys)
 
 
 def _active_owner(token: RefreshToken):

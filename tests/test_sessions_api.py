@@ -13,7 +13,8 @@ from rest_framework_simplejwt.utils import datetime_to_epoch
 from security.tokens import SessionRefreshToken
 from tests.factories import DEFAULT_PASSWORD
 
-pytestmark = pytest.mark.django_db
+# Revocations reach the other requests when their transaction commits.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 TOKEN_URL = "/api/v1/auth/token"
 REFRESH_URL = "/api/v1/auth/token/refresh"

@@ -43,8 +43,13 @@ from django.db import transaction
 logger = logging.getLogger("autom8.cache")
 
 SHARED_ALIAS = "shared"
-# Cached scope -> the model whose table it is read from.
-SCOPE_MODELS = {"contacts": "contacts.Contact", "task_logs": "tasks.TaskLog"}
+# Cached scope -> the model whose table it is read from. ``revocations`` is
+# not a page scope: security.revocations keeps its snapshot by it.
+SCOPE_MODELS = {
+    "contacts": "contacts.Contact",
+    "task_logs": "tasks.TaskLog",
+    "revocations": "security.RevokedToken",
+}
 SCOPES = tuple(SCOPE_MODELS)
 # The first six letters of the statements that change rows.
 _WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLAC", "TRUNCA"})
