@@ -53,6 +53,7 @@ ROUTES: dict[str, tuple[int, str | None]] = {
     "POST /api/v1/scheduler/jobs/{id}/resume": (200, "job_action"),
     "GET /api/v1/task_logs": (200, "task_log_list"),
     "GET /api/v1/task_logs/stats": (200, "task_log_stats"),
+    "GET /api/v1/task_logs/{id}": (200, "task_log"),
     "GET /api/v1/tasklogs": (200, "task_log_list"),
 }
 

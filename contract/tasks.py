@@ -6,8 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from contract.errors import Invalid
+from contract.query import (
+    parse_known_params,
+    parse_limit,
+    parse_offset,
+)
 from contract.time import iso_utc
-from tasks.models import Task, TaskLog
+from tasks.models import TASK_LOG_LIST_MAX_LIMIT, Task, TaskLog
 
 TASK_KEYS = ("id", "name", "schedule", "enabled", "last_run", "next_run", "status")
 TASK_LOG_KEYS = (
@@ -29,9 +34,9 @@ STATS_KEYS = (
     "interrupted",
     "success_rate",
 )
-TASK_LOG_STATUSES = ("running", "completed", "failed", "interrupted")
-TASK_LOG_LIMIT_DEFAULT = 50
-TASK_LOG_LIMIT_MAX = 500
+TASK_LOG_LIST_KEYS = ("count", "total", "logs", "next_cursor")
+TASK_LOG_STATUSES = ("queued", "running", "completed", "failed", "interrupted")
+TASK_LOG_QUERY_PARAMS = ("task_type", "status", "limit", "offset", "cursor")
 TASK_TYPE_MAX_LENGTH = 64
 
 # A task's ``status`` names the outcome of its last run; a log's ``status``
@@ -131,9 +136,17 @@ def task_log_to_dict(log: TaskLog) -> dict:
     }
 
 
-def task_log_list_body(logs: list[TaskLog]) -> dict:
-    """``GET /task_logs``: the logs and how many were returned."""
-    return {"count": len(logs), "logs": [task_log_to_dict(log) for log in logs]}
+def task_log_list_body(
+    logs: list[TaskLog], *, total: int, next_cursor: str | None
+) -> dict:
+    """``GET /task_logs``: the logs, how many were returned and how many
+    match; ``next_cursor`` continues the listing, None on the last page."""
+    return {
+        "count": len(logs),
+        "total": total,
+        "logs": [task_log_to_dict(log) for log in logs],
+        "next_cursor": next_cursor,
+    }
 
 
 def task_log_stats_body(counts: Mapping[str, int]) -> dict:
@@ -170,43 +183,28 @@ def parse_schedule_payload(data: object) -> str:
 
 
 def parse_task_log_query(params: Mapping[str, str]) -> dict:
-    """``task_type``, ``status`` and ``limit`` of a task log query.
+    """The task log query parameters present; absent ones are left out so
+    the selector's defaults apply, limit and offset as integers.
 
-    Raises Invalid naming the parameter when ``status`` is not a log status,
-    ``limit`` is not an integer from 1 to 500, or ``task_type`` is too long
-    or holds control characters.
+    Unknown parameters are ignored. Raises Invalid naming a known parameter
+    that is empty or blank, holds control characters, a ``status`` that is
+    not a log status, a ``limit`` that is not a whole number from 1 to 500,
+    an ``offset`` below 0 or a ``task_type`` longer than a task id.
     """
-    task_type = (params.get("task_type") or "").strip() or None
-    if task_type is not None and any(ord(c) < 32 or ord(c) == 127 for c in task_type):
-        raise Invalid(
-            "task_type must not contain control characters", field="task_type"
-        )
+    query: dict[str, object] = dict(parse_known_params(params, TASK_LOG_QUERY_PARAMS))
+    task_type = query.get("task_type")
     if task_type is not None and len(task_type) > TASK_TYPE_MAX_LENGTH:
         raise Invalid(
             f"task_type must be at most {TASK_TYPE_MAX_LENGTH} characters",
             field="task_type",
         )
-    status = (params.get("status") or "").strip() or None
+    status = query.get("status")
     if status is not None and status not in TASK_LOG_STATUSES:
         raise Invalid(
             f"status must be one of {', '.join(TASK_LOG_STATUSES)}", field="status"
         )
-    return {
-        "task_type": task_type,
-        "status": status,
-        "limit": _limit(params.get("limit")),
-    }
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None or raw.strip() == "":
-        return TASK_LOG_LIMIT_DEFAULT
-    text = raw.strip()
-    if (
-        not (text.isascii() and text.isdigit())
-        or not 1 <= int(text) <= TASK_LOG_LIMIT_MAX
-    ):
-        raise Invalid(
-            f"limit must be an integer from 1 to {TASK_LOG_LIMIT_MAX}", field="limit"
-        )
-    return int(text)
+    if "limit" in query:
+        query["limit"] = parse_limit(query["limit"], maximum=TASK_LOG_LIST_MAX_LIMIT)
+    if "offset" in query:
+        query["offset"] = parse_offset(query["offset"])
+    return query

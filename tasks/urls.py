@@ -36,5 +36,11 @@ urlpatterns = [
     ),
     path("task_logs", views.TaskLogListView.as_view(), name="log-list"),
     path("task_logs/stats", views.TaskLogStatsView.as_view(), name="log-stats"),
+    # After "stats": any other segment is an id ("abc" is simply not found).
+    path(
+        "task_logs/<str:task_log_id>",
+        views.TaskLogDetailView.as_view(),
+        name="log-detail",
+    ),
     path("tasklogs", views.TaskLogLegacyListView.as_view(), name="log-list-deprecated"),
 ]

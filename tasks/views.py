@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contract.errors import NotFound
+from contract.query import parse_path_id
 from contract.tasks import (
     parse_schedule_payload,
     parse_task_log_query,
@@ -21,17 +22,20 @@ from contract.tasks import (
     task_list_body,
     task_log_list_body,
     task_log_stats_body,
+    task_log_to_dict,
     task_run_body,
     task_to_dict,
     task_toggle_body,
 )
 from security.deprecation import deprecated
+from security.paging import next_page_headers, next_page_url
 from security.permissions import IsAdminRole, IsUserRole
 from tasks.selectors import (
     TaskOverview,
     scheduler_state,
     task_get,
     task_list,
+    task_log_get,
     task_log_list,
     task_log_stats,
 )
@@ -41,6 +45,9 @@ from tasks.services.execution import task_start_background
 _ADMIN = [IsAdminRole]
 _READ = [IsUserRole]
 _TASK_ID = OpenApiParameter("task_id", OpenApiTypes.STR, OpenApiParameter.PATH)
+_LOG_ID = OpenApiParameter(
+    "task_log_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Task log id"
+)
 _LOG_QUERY = [
     OpenApiParameter(
         "task_type", OpenApiTypes.STR, description="only this task's runs"
@@ -200,8 +207,26 @@ class TaskLogListView(APIView):
 
     @extend_schema(parameters=_LOG_QUERY, responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        query = parse_task_log_query(request.query_params)
-        return Response(task_log_list_body(task_log_list(**query)))
+        page = task_log_list(**parse_task_log_query(request.query_params))
+        body = task_log_list_body(
+            page.logs, total=page.total, next_cursor=page.next_cursor
+        )
+        next_url = next_page_url(request, page.next_cursor)
+        return Response(body, headers=next_page_headers(next_url))
+
+
+class TaskLogDetailView(APIView):
+    """One task log, e.g. of the run a run endpoint answered with."""
+
+    permission_classes = _READ
+
+    @extend_schema(parameters=[_LOG_ID], responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request, task_log_id: str) -> Response:
+        log_id = parse_path_id(task_log_id)
+        log = None if log_id is None else task_log_get(task_log_id=log_id)
+        if log is None:
+            raise NotFound("Task log not found")
+        return Response(task_log_to_dict(log))
 
 
 @deprecated(
