@@ -208,3 +208,7 @@ def parse_task_log_query(params: Mapping[str, str]) -> dict:
     if "offset" in query:
         query["offset"] = parse_offset(query["offset"])
     return query
+
+
+# Every value a task's ``status`` can take besides None (its last run's outcome).
+TASK_STATUSES = tuple(dict.fromkeys(_RUN_OUTCOME.values()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from contract.errors import NotFound
 from contract.query import parse_path_id
 from contract.tasks import (
+    TASK_LOG_STATUSES,
     parse_schedule_payload,
     parse_task_log_query,
     parse_toggle_payload,
@@ -30,6 +31,7 @@ from contract.tasks import (
 from security.deprecation import deprecated
 from security.paging import next_page_headers, next_page_url
 from security.permissions import IsAdminRole, IsUserRole
+from tasks.models import TASK_LOG_LIST_DEFAULT_LIMIT, TASK_LOG_LIST_MAX_LIMIT
 from tasks.selectors import (
     TaskOverview,
     scheduler_state,
@@ -52,12 +54,19 @@ _LOG_QUERY = [
     OpenApiParameter(
         "task_type", OpenApiTypes.STR, description="only this task's runs"
     ),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=list(TASK_LOG_STATUSES)),
     OpenApiParameter(
-        "status",
-        OpenApiTypes.STR,
-        enum=["running", "completed", "failed", "interrupted"],
+        "limit",
+        OpenApiTypes.INT,
+        description=f"1 to {TASK_LOG_LIST_MAX_LIMIT}, "
+        f"default {TASK_LOG_LIST_DEFAULT_LIMIT}",
     ),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 500, default 50"),
+    OpenApiParameter("offset", OpenApiTypes.INT, description="0 or more, default 0"),
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        description="next_cursor of the previous page (not with offset)",
+    ),
 ]
 
 
@@ -205,7 +214,12 @@ class TaskLogListView(APIView):
 
     permission_classes = _READ
 
-    @extend_schema(parameters=_LOG_QUERY, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="task_logs_list",
+        summary="List task logs, newest first",
+        parameters=_LOG_QUERY,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
         page = task_log_list(**parse_task_log_query(request.query_params))
         body = task_log_list_body(
@@ -216,11 +230,16 @@ class TaskLogListView(APIView):
 
 
 class TaskLogDetailView(APIView):
-    """One task log, e.g. of the run a run endpoint answered with."""
+    """One task log, such as the run a run endpoint answered with."""
 
     permission_classes = _READ
 
-    @extend_schema(parameters=[_LOG_ID], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="task_logs_get",
+        summary="Read one task log",
+        parameters=[_LOG_ID],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, task_log_id: str) -> Response:
         log_id = parse_path_id(task_log_id)
         log = None if log_id is None else task_log_get(task_log_id=log_id)
@@ -229,6 +248,11 @@ class TaskLogDetailView(APIView):
         return Response(task_log_to_dict(log))
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="tasklogs_list", summary="List task logs (deprecated name)"
+    )
+)
 @deprecated(
     sunset=date(2027, 6, 30),
     successor="/api/v1/task_logs",
