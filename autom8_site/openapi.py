@@ -360,6 +360,8 @@ def _error_statuses(operation: dict, *, route: str | None, path: str, view) -> l
     )
     if not public:
         statuses += [401, 403]
+    elif _zone(path) == "auth":  # credentials in the body can be refused too
+        statuses.append(401)
     if "{" in path:
         statuses.append(404)
     if route in CONFLICT_ROUTES:
