@@ -289,7 +289,7 @@ def attach_contract_shapes(result: dict, generator, request, public: bool) -> di
     schemas.update(shape_components(shapes))
     schemas.update(REQUEST_COMPONENTS)
     for path, operations in result.get("paths", {}).items():
-        view = _view_class(path)
+        view = view_class(path)
         for method, operation in operations.items():
             route = _ROUTES_BY_KEY.get(route_key(method, path))
             _document(operation, route=route, path=path, view=view)
@@ -414,7 +414,7 @@ def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.;])\s(?=[A-Z])|;\s", line, maxsplit=1)[0].rstrip(".;")
 
 
-def _view_class(path: str):
+def view_class(path: str):
     """The APIView class serving an OpenAPI path, or None."""
     try:
         match = resolve(re.sub(r"{[^}]*}", "1", path))

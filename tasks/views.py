@@ -249,9 +249,7 @@ class TaskLogDetailView(APIView):
 
 
 @extend_schema_view(
-    get=extend_schema(
-        operation_id="tasklogs_list", summary="List task logs (deprecated name)"
-    )
+    get=extend_schema(operation_id="tasklogs_list", summary="List task logs (old name)")
 )
 @deprecated(
     sunset=date(2027, 6, 30),
