@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from contract.tasks import TASK_LOG_LIST_KEYS
 from tasks import registry
 from tasks.models import SchedulerLease, Task, TaskLog
 from tasks.selectors import LEASE_NAME
@@ -470,6 +471,12 @@ class TestTaskLogList:
 
         _assert_error(response, 400)
         assert "cursor" in response.json()["details"]
+
+    def test_an_empty_listing_keeps_every_key(self, user_client):
+        body = user_client.get("/api/v1/task_logs").json()
+
+        assert tuple(body) == TASK_LOG_LIST_KEYS
+        assert (body["count"], body["total"], body["next_cursor"]) == (0, 0, None)
 
     def test_queued_is_a_status_filter(self, user_client):
         TaskLogFactory(status="completed")
