@@ -212,16 +212,16 @@ def shape_components(shapes: dict) -> dict[str, dict]:
         if isinstance(shape, dict) and MAP_KEY not in shape
     }
     components = {
-        component_name(name): _schema(shape, owner=name, at="", refs=refs)
+        component_name(name): openapi_schema(shape, owner=name, refs=refs)
         for name, shape in shapes.items()
         if name not in ("error", "error_with_details")
     }
-    components[ERROR_COMPONENT] = _error_schema(shapes, refs=refs)
+    components[ERROR_COMPONENT] = _error_schema(shapes)
     return components
 
 
-def _error_schema(shapes: dict, *, refs: dict) -> dict:
-    full = _schema(shapes["error_with_details"], owner="error", at="", refs={})
+def _error_schema(shapes: dict) -> dict:
+    full = openapi_schema(shapes["error_with_details"], owner="error")
     full["required"] = list(shapes["error"])
     full["properties"]["details"]["description"] = "Field errors, by field name"
     return full
@@ -231,10 +231,23 @@ def _frozen(shape: object) -> str:
     return json.dumps(shape, sort_keys=True)
 
 
-def _schema(shape: object, *, owner: str, at: str, refs: dict) -> dict:
+def openapi_schema(
+    shape: object, *, owner: str = "", refs: dict | None = None, at: str = ""
+) -> dict:
+    """The OpenAPI 3.0 schema of a recorded shape (see contract.snapshot).
+
+    ``owner`` names the shape, so FIELD_ENUMS and TIMESTAMP_FIELDS refine
+    its fields; nested objects found in ``refs`` (frozen shape -> shape
+    name) become references to that shape's component.
+    """
+    refs = refs or {}
     if isinstance(shape, dict) and MAP_KEY in shape:
         value = shape[MAP_KEY]
-        inner = {} if value is None else _schema(value, owner=owner, at=at, refs=refs)
+        inner = (
+            {}
+            if value is None
+            else openapi_schema(value, owner=owner, at=at, refs=refs)
+        )
         return {"type": "object", "additionalProperties": inner}
     if isinstance(shape, dict):
         ref = refs.get(_frozen(shape))
@@ -243,7 +256,7 @@ def _schema(shape: object, *, owner: str, at: str, refs: dict) -> dict:
         return {
             "type": "object",
             "properties": {
-                key: _schema(
+                key: openapi_schema(
                     value, owner=owner, at=f"{at}.{key}".lstrip("."), refs=refs
                 )
                 for key, value in shape.items()
@@ -251,7 +264,7 @@ def _schema(shape: object, *, owner: str, at: str, refs: dict) -> dict:
             "required": list(shape),
         }
     if isinstance(shape, list):
-        items = _schema(shape[0], owner=owner, at=at, refs=refs) if shape else {}
+        items = openapi_schema(shape[0], owner=owner, at=at, refs=refs) if shape else {}
         return {"type": "array", "items": items}
     return _scalar(
         shape, field=at.rsplit(".", 1)[-1], enum=FIELD_ENUMS.get(f"{owner}.{at}")

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from drf_spectacular.generators import SchemaGenerator
 
+from autom8_site.openapi import openapi_schema
 from contract.snapshot import (
     ROUTES,
     SNAPSHOT_PATH,
@@ -17,7 +18,6 @@ from contract.snapshot import (
     compare,
     dumps,
     merge_shapes,
-    openapi_schema,
     route_key,
     shape_of,
     shape_of_samples,
