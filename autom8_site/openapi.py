@@ -38,8 +38,9 @@ from contract.auth import PASSWORD_MAX, TOKEN_MAX, USERNAME_MAX
 from contract.contacts import NULLABLE_FIELDS, PAYLOAD_FIELDS, REQUIRED_FIELDS
 from contract.errors import STATUS_PHRASES
 from contract.snapshot import MAP_KEY, ROUTES, SNAPSHOT_PATH, route_key
-from contract.tasks import TASK_LOG_STATUSES, TASK_STATUSES
+from contract.tasks import TASK_LOG_STATUSES, TASK_STATUSES, TASK_TYPE_MAX_LENGTH
 from security.permissions import ADMIN, USER
+from tasks.models import TASK_LOG_LIST_DEFAULT_LIMIT, TASK_LOG_LIST_MAX_LIMIT
 
 _JSON = "application/json"
 _SUCCESS_CODES = ("200", "201", "204")
@@ -151,6 +152,15 @@ REQUEST_BODIES = {
     "PUT /api/v1/tasks/{id}/toggle": "TaskToggleRequest",
     "PUT /api/v1/tasks/{id}/schedule": "TaskScheduleRequest",
 }
+_TASK_LOG_QUERY = {
+    "limit": {
+        "minimum": 1,
+        "maximum": TASK_LOG_LIST_MAX_LIMIT,
+        "default": TASK_LOG_LIST_DEFAULT_LIMIT,
+    },
+    "offset": {"minimum": 0, "default": 0},
+    "task_type": {"maxLength": TASK_TYPE_MAX_LENGTH},
+}
 # Query parameters whose rules the selectors hold.
 QUERY_RULES = {
     "GET /api/v1/contacts": {
@@ -163,6 +173,8 @@ QUERY_RULES = {
         "sort": {"enum": list(CONTACT_SORT_FIELDS)},
         "order": {"enum": list(CONTACT_SORT_ORDERS)},
     },
+    "GET /api/v1/task_logs": _TASK_LOG_QUERY,
+    "GET /api/v1/tasklogs": _TASK_LOG_QUERY,
 }
 # Errors answered with the route's own body instead of the envelope (§2).
 OWN_ERROR_BODIES = {"GET /api/v1/health": {503: "health"}}
@@ -407,8 +419,12 @@ def _headers(*names: str) -> dict:
 
 def _refine_query(operation: dict, rules: dict) -> None:
     for parameter in operation.get("parameters", []):
-        if parameter.get("in") == "query" and parameter["name"] in rules:
-            parameter["schema"].update(rules[parameter["name"]])
+        if parameter.get("in") != "query":
+            continue
+        if parameter["schema"].get("type") == "string":
+            # contract.query.parse_known_params: present but empty is a 400.
+            parameter["schema"]["minLength"] = 1
+        parameter["schema"].update(rules.get(parameter["name"], {}))
 
 
 def _ref(component: str) -> dict:

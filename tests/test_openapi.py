@@ -133,6 +133,20 @@ class TestComponents:
 
         assert sort["schema"]["enum"] == ["id", "name", "created_at", "updated_at"]
 
+    def test_task_log_limit_has_the_selectors_bounds(self, schema):
+        parameters = _operation(schema, "GET /api/v1/task_logs")["parameters"]
+
+        limit = next(p for p in parameters if p["name"] == "limit")
+
+        assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
+
+    def test_string_query_parameters_may_not_be_empty(self, schema):
+        parameters = _operation(schema, "GET /api/v1/contacts")["parameters"]
+
+        name = next(p for p in parameters if p["name"] == "name")
+
+        assert name["schema"]["minLength"] == 1
+
 
 class TestFieldRulesMatchTheShapingCode:
     @pytest.mark.parametrize("name", sorted(CASES))
