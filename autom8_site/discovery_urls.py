@@ -1,4 +1,4 @@
-"""Discovery routes under ``/api/v1/``: health, info, schema, docs."""
+"""Discovery routes under ``/api/v1/``: health, info, schema, Swagger UI, ReDoc."""
 
 from django.urls import path
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("info", views.InfoView.as_view(), name="info"),
     path("schema", views.SchemaView.as_view(), name="schema"),
     path("docs/", views.DocsView.as_view(), name="docs"),
+    path("redoc/", views.RedocView.as_view(), name="redoc"),
 ]

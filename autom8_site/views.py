@@ -15,7 +15,11 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -141,3 +145,13 @@ class DocsView(SpectacularSwaggerSplitView):
     throttle_classes = []
     url_name = "discovery:schema"
     template_name = "autom8_site/swagger_ui.html"
+
+
+class RedocView(SpectacularRedocView):
+    """ReDoc from the server's own static files; no inline script or style."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = []
+    url_name = "discovery:schema"
+    template_name = "autom8_site/redoc.html"

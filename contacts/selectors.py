@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core import signing
 from django.db.models import Q, QuerySet
 
 from contacts.models import (
@@ -20,15 +19,14 @@ from contacts.validation import (
     normalise_email,
     normalise_phone,
 )
-from contract.errors import Invalid
-from contract.text import has_control_characters, refuse_control_characters
+from contract.errors import Invalid, cursor_invalid
+from contract.text import refuse_control_characters
 from security.crypto import blind_index
+from security.paging import cursor_read, cursor_sign, page_window_check
 
 DEFAULT_SORT = "name"
 DEFAULT_ORDER = "asc"
 CURSOR_SALT = "contacts.list.cursor"
-CURSOR_MAX_LENGTH = 512
-_CURSOR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def contact_list(
     queries whatever the page size. Raises Invalid naming a bad parameter;
     None, not an empty string, asks for the default sort and order.
     """
-    _check_window(limit, offset)
+    page_window_check(limit=limit, offset=offset, max_limit=CONTACT_LIST_MAX_LIMIT)
     position = _decode_cursor(cursor) if cursor is not None else None
     if position is not None:
         if offset:
@@ -128,16 +126,6 @@ def contact_list(
     return ContactPage(
         contacts=page, total=total, limit=limit, offset=offset, next_cursor=next_cursor
     )
-
-
-def _check_window(limit: int, offset: int) -> None:
-    if not 1 <= limit <= CONTACT_LIST_MAX_LIMIT:
-        raise Invalid(
-            f"limit must be an integer between 1 and {CONTACT_LIST_MAX_LIMIT}",
-            field="limit",
-        )
-    if offset < 0:
-        raise Invalid("offset must be an integer, 0 or more", field="offset")
 
 
 def _choice(field: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -190,24 +178,15 @@ def _encode_cursor(sort: str, order: str, last: Contact) -> str:
     key = None if sort == "id" else getattr(last, sort)
     if isinstance(key, datetime):
         key = key.isoformat()
-    payload = {"v": _CURSOR_VERSION, "s": sort, "o": order, "k": key, "i": last.pk}
-    return signing.dumps(payload, salt=CURSOR_SALT)
+    return cursor_sign(
+        {"s": sort, "o": order, "k": key, "i": last.pk}, salt=CURSOR_SALT
+    )
 
 
 def _decode_cursor(raw: str) -> _Cursor:
     """The position inside a cursor. Raises Invalid naming ``cursor`` when it
     was not issued by this server (tampered, truncated, foreign)."""
-    invalid = Invalid(
-        "cursor is invalid; use meta.next_cursor as given", field="cursor"
-    )
-    if len(raw) > CURSOR_MAX_LENGTH or has_control_characters(raw):
-        raise invalid
-    try:
-        data = signing.loads(raw, salt=CURSOR_SALT)
-    except (signing.BadSignature, ValueError, UnicodeError) as exc:
-        raise invalid from exc
-    if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
-        raise invalid
+    data = cursor_read(raw, salt=CURSOR_SALT)
     sort, order, key, last_id = (
         data.get("s"),
         data.get("o"),
@@ -215,14 +194,14 @@ def _decode_cursor(raw: str) -> _Cursor:
         data.get("i"),
     )
     if sort not in CONTACT_SORT_FIELDS or order not in CONTACT_SORT_ORDERS:
-        raise invalid
+        raise cursor_invalid()
     if not isinstance(last_id, int):
-        raise invalid
+        raise cursor_invalid()
     if sort in ("created_at", "updated_at"):
         try:
             key = datetime.fromisoformat(key)
         except (TypeError, ValueError) as exc:
-            raise invalid from exc
+            raise cursor_invalid() from exc
     elif sort == "name" and not isinstance(key, str):
-        raise invalid
+        raise cursor_invalid()
     return _Cursor(sort=sort, order=order, key=key, last_id=last_id)

@@ -21,6 +21,7 @@ from contract.contacts import (
 )
 from contract.errors import NotFound
 from security.cache.pages import cached_page
+from security.paging import next_page_headers, next_page_url
 
 _LIST_QUERY = [
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 1000, default 100"),
@@ -89,14 +90,16 @@ class ContactListView(APIView):
     def get(self, request: Request) -> Response:
         """A page of contacts, filtered and sorted by the query string."""
         page = contact_list(**parse_contact_list_query(request.query_params))
+        next_url = next_page_url(request, page.next_cursor)
         body = contact_list_body(
             page.contacts,
             total=page.total,
             limit=page.limit,
             offset=page.offset,
             next_cursor=page.next_cursor,
+            next_url=next_url,
         )
-        return Response(body)
+        return Response(body, headers=next_page_headers(next_url))
 
     @extend_schema(request=_CREATE_BODY, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:

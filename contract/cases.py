@@ -142,10 +142,15 @@ def _contact() -> list[object]:
 def _contact_list() -> list[object]:
     return [
         contact_contract.contact_list_body(
-            _contacts(), total=5, limit=2, offset=0, next_cursor="opaque-cursor"
+            _contacts(),
+            total=5,
+            limit=2,
+            offset=0,
+            next_cursor="opaque-cursor",
+            next_url="http://testserver/api/v1/contacts?cursor=opaque-cursor",
         ),
         contact_contract.contact_list_body(
-            [], total=0, limit=100, offset=0, next_cursor=None
+            [], total=0, limit=100, offset=0, next_cursor=None, next_url=None
         ),
     ]
 
@@ -231,8 +236,15 @@ def _job_action() -> list[object]:
 def _task_log_list() -> list[object]:
     logs = [_task_log(finished=True), _task_log(finished=False)]
     return [
-        task_contract.task_log_list_body(logs),
-        task_contract.task_log_list_body([]),
+        task_contract.task_log_list_body(logs, total=9, next_cursor="opaque-cursor"),
+        task_contract.task_log_list_body([], total=0, next_cursor=None),
+    ]
+
+
+def _task_log_dicts() -> list[object]:
+    return [
+        task_contract.task_log_to_dict(_task_log(finished=True)),
+        task_contract.task_log_to_dict(_task_log(finished=False)),
     ]
 
 
@@ -353,6 +365,7 @@ CASES: dict[str, Case] = {
     "task_toggle": Case(_task_toggle),
     "scheduler_status": Case(_scheduler_status),
     "job_action": Case(_job_action),
+    "task_log": Case(_task_log_dicts),
     "task_log_list": Case(_task_log_list),
     "task_log_stats": Case(_task_log_stats),
     "metrics_summary": Case(_metrics_summary),

@@ -6,10 +6,16 @@ from collections.abc import Iterable, Mapping
 
 from contacts.models import CONTACT_LIST_MAX_LIMIT, Contact
 from contract.errors import Invalid
-from contract.text import refuse_control_characters
+from contract.query import (
+    parse_known_params,
+    parse_limit,
+    parse_offset,
+    parse_path_id,
+)
 from contract.time import iso_utc
 
 CONTACT_KEYS = ("id", "name", "phone", "email", "created_at", "updated_at")
+CONTACT_META_KEYS = ("total", "limit", "offset", "next_cursor", "next")
 PAYLOAD_FIELDS = ("name", "phone", "email")
 REQUIRED_FIELDS = ("name", "phone")
 NULLABLE_FIELDS = ("email",)
@@ -23,14 +29,6 @@ LIST_QUERY_PARAMS = (
     "email",
     "cursor",
 )
-_INTEGER_MESSAGES = {
-    "limit": f"limit must be an integer between 1 and {CONTACT_LIST_MAX_LIMIT}",
-    "offset": "offset must be an integer, 0 or more",
-}
-_MAX_INTEGER_DIGITS = 9
-# Ids past 64 bits still reach the lookup (which finds nothing); longer
-# strings are refused before int(), whose cost grows with the digits.
-_MAX_ID_DIGITS = 40
 
 
 def contact_to_dict(contact: Contact) -> dict:
@@ -52,8 +50,10 @@ def contact_list_body(
     limit: int,
     offset: int,
     next_cursor: str | None,
+    next_url: str | None,
 ) -> dict:
-    """The listing shape: the contacts and the ``meta`` to page through them."""
+    """The listing shape: the contacts and the ``meta`` to page through them;
+    ``next`` is the next page's URL, None on the last page."""
     return {
         "contacts": [contact_to_dict(contact) for contact in contacts],
         "meta": {
@@ -61,6 +61,7 @@ def contact_list_body(
             "limit": limit,
             "offset": offset,
             "next_cursor": next_cursor,
+            "next": next_url,
         },
     }
 
@@ -104,32 +105,17 @@ def parse_contact_list_query(params: Mapping[str, str]) -> dict[str, object]:
     expected. A ``phone`` whose leading ``+`` arrived decoded as a space (an
     unencoded query string) gets its ``+`` back.
     """
-    query: dict[str, object] = {}
-    for name in LIST_QUERY_PARAMS:
-        value = params.get(name)
-        if value is None:
-            continue
-        if not value.strip():
-            raise Invalid(f"{name} must not be empty", field=name)
-        refuse_control_characters(value, field=name)
-        if name in _INTEGER_MESSAGES:
-            query[name] = _whole_number(name, value)
-        elif name == "phone" and value[:1] == " " and value[1:2].isdigit():
-            query[name] = "+" + value[1:]
-        else:
-            query[name] = value
+    query: dict[str, object] = dict(parse_known_params(params, LIST_QUERY_PARAMS))
+    if "limit" in query:
+        query["limit"] = parse_limit(query["limit"], maximum=CONTACT_LIST_MAX_LIMIT)
+    if "offset" in query:
+        query["offset"] = parse_offset(query["offset"])
+    phone = query.get("phone")
+    if phone is not None and phone[:1] == " " and phone[1:2].isdigit():
+        query["phone"] = "+" + phone[1:]
     return query
 
 
 def parse_contact_id(raw: str) -> int | None:
-    """The contact id in a URL segment, or None when it is not a whole number
-    written in ASCII digits (so ``-1`` or ``abc`` is simply no contact)."""
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > _MAX_ID_DIGITS:
-        return None
-    return int(raw)
-
-
-def _whole_number(name: str, value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > _MAX_INTEGER_DIGITS:
-        raise Invalid(_INTEGER_MESSAGES[name], field=name)
-    return int(value)
+    """The contact id in a URL segment, or None (see ``parse_path_id``)."""
+    return parse_path_id(raw)

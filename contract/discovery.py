@@ -16,6 +16,7 @@ ENDPOINTS = {
     "info": "/api/v1/info",
     "schema": "/api/v1/schema",
     "docs": DOCUMENTATION_PATH,
+    "redoc": "/api/v1/redoc/",
     "auth_token": "/api/v1/auth/token",  # nosec B105  # a route
     "auth_token_refresh": "/api/v1/auth/token/refresh",  # nosec B105  # a route
     "auth_logout": "/api/v1/auth/logout",

@@ -138,3 +138,21 @@ class ServiceUnavailable(Autom8Error):
     def headers(self) -> dict[str, str]:
         """``Retry-After``, in seconds."""
         return {"Retry-After": str(self.retry_after_seconds)}
+
+
+def limit_invalid(maximum: int) -> Invalid:
+    """The 400 for a page ``limit`` that is not a whole number from 1 to ``maximum``."""
+    return Invalid(f"limit must be an integer between 1 and {maximum}", field="limit")
+
+
+def offset_invalid() -> Invalid:
+    """The 400 for a page ``offset`` that is not a whole number, 0 or more."""
+    return Invalid("offset must be an integer, 0 or more", field="offset")
+
+
+def cursor_invalid() -> Invalid:
+    """The 400 for a ``cursor`` this server did not issue (tampered, foreign)."""
+    return Invalid(
+        "cursor is invalid; use the next_cursor of the previous page as given",
+        field="cursor",
+    )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from contract.errors import Invalid
-from contract.tasks import _limit as _task_log_limit
+from contract.query import parse_known_params, parse_limit
 from contract.time import iso_utc
+from tasks.models import TASK_LOG_LIST_DEFAULT_LIMIT, TASK_LOG_LIST_MAX_LIMIT
 
 ERROR_ENTRY_KEYS = ("timestamp", "level", "module", "message", "request_id")
+# The same page bounds as task logs.
+ERROR_LOG_DEFAULT_LIMIT = TASK_LOG_LIST_DEFAULT_LIMIT
+ERROR_LOG_MAX_LIMIT = TASK_LOG_LIST_MAX_LIMIT
 _MB = 2**20
 _GB = 2**30
 
@@ -141,7 +144,7 @@ def parse_error_log_query(params: Mapping[str, str]) -> int:
 
     Raises Invalid naming ``limit`` when it is blank or out of range.
     """
-    raw = params.get("limit")
-    if raw is not None and not raw.strip():
-        raise Invalid("limit must not be blank", field="limit")
-    return _task_log_limit(raw)
+    raw = parse_known_params(params, ("limit",)).get("limit")
+    if raw is None:
+        return ERROR_LOG_DEFAULT_LIMIT
+    return parse_limit(raw, maximum=ERROR_LOG_MAX_LIMIT)

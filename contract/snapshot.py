@@ -53,6 +53,7 @@ ROUTES: dict[str, tuple[int, str | None]] = {
     "POST /api/v1/scheduler/jobs/{id}/resume": (200, "job_action"),
     "GET /api/v1/task_logs": (200, "task_log_list"),
     "GET /api/v1/task_logs/stats": (200, "task_log_stats"),
+    "GET /api/v1/task_logs/{id}": (200, "task_log"),
     "GET /api/v1/tasklogs": (200, "task_log_list"),
     "GET /metrics": (200, "metrics_summary"),
     "GET /api/v1/metrics": (200, "api_metrics"),
@@ -199,38 +200,3 @@ def _render(shape: object) -> str:
 def dumps(shapes: Mapping[str, object]) -> str:
     """The snapshot file's text: sorted, indented, newline-terminated."""
     return json.dumps(dict(shapes), indent=2, sort_keys=True) + "\n"
-
-
-def openapi_schema(shape: object) -> dict:
-    """An OpenAPI 3.0 schema object describing a recorded shape."""
-    if isinstance(shape, dict):
-        if MAP_KEY in shape:
-            value = shape[MAP_KEY]
-            return {
-                "type": "object",
-                "additionalProperties": openapi_schema(value)
-                if value is not None
-                else {},
-            }
-        return {
-            "type": "object",
-            "properties": {k: openapi_schema(v) for k, v in shape.items()},
-            "required": list(shape),
-        }
-    if isinstance(shape, list):
-        return {"type": "array", "items": openapi_schema(shape[0]) if shape else {}}
-    kinds = shape.split("|")
-    nullable = "null" in kinds
-    kinds = [k for k in kinds if k != "null"]
-    schema = {"type": _OPENAPI_TYPES[kinds[0]]} if kinds else {}
-    if nullable:
-        schema["nullable"] = True
-    return schema
-
-
-_OPENAPI_TYPES = {
-    "str": "string",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-}

@@ -7,14 +7,18 @@ from datetime import datetime
 from typing import Protocol
 
 from contract.errors import Invalid
-from contract.text import refuse_control_characters
+from contract.query import (
+    parse_known_params,
+    parse_limit,
+    parse_offset,
+)
 from contract.time import iso_utc
-from tasks.models import Task, TaskLog
+from tasks.models import TASK_LOG_LIST_MAX_LIMIT, Task, TaskLog
 
 TASK_KEYS = ("id", "name", "schedule", "enabled", "last_run", "next_run", "status")
 TASK_LOG_STATUSES = tuple(TaskLog.Status.values)
-TASK_LOG_LIMIT_DEFAULT = 50
-TASK_LOG_LIMIT_MAX = 500
+TASK_LOG_LIST_KEYS = ("count", "total", "logs", "next_cursor")
+TASK_LOG_QUERY_PARAMS = ("task_type", "status", "limit", "offset", "cursor")
 TASK_TYPE_MAX_LENGTH = 64
 
 # A task's ``status`` names the outcome of its last run; a log's ``status``
@@ -130,9 +134,17 @@ def task_log_to_dict(log: TaskLog) -> dict:
     }
 
 
-def task_log_list_body(logs: list[TaskLog]) -> dict:
-    """``GET /task_logs``: the logs and how many were returned."""
-    return {"count": len(logs), "logs": [task_log_to_dict(log) for log in logs]}
+def task_log_list_body(
+    logs: list[TaskLog], *, total: int, next_cursor: str | None
+) -> dict:
+    """``GET /task_logs``: the logs, how many were returned and how many
+    match; ``next_cursor`` continues the listing, None on the last page."""
+    return {
+        "count": len(logs),
+        "total": total,
+        "logs": [task_log_to_dict(log) for log in logs],
+        "next_cursor": next_cursor,
+    }
 
 
 def task_log_stats_body(counts: Mapping[str, int]) -> dict:
@@ -169,45 +181,32 @@ def parse_schedule_payload(data: object) -> str:
 
 
 def parse_task_log_query(params: Mapping[str, str]) -> dict:
-    """``task_type``, ``status`` and ``limit`` of a task log query.
+    """The task log query parameters present; absent ones are left out so
+    the selector's defaults apply, limit and offset as integers.
 
-    Raises Invalid naming the parameter when one is present but blank (leave
-    it out for the default), ``status`` is not a log status,
-    ``limit`` is not an integer from 1 to 500, or ``task_type`` is too long
-    or holds control characters.
+    Unknown parameters are ignored. Raises Invalid naming a known parameter
+    that is empty or blank, holds control characters, a ``status`` that is
+    not a log status, a ``limit`` that is not a whole number from 1 to 500,
+    an ``offset`` below 0 or a ``task_type`` longer than a task id.
     """
-    for name in ("task_type", "status", "limit"):
-        if name in params and not params[name].strip():
-            raise Invalid(f"{name} must not be empty", field=name)
-    task_type = (params.get("task_type") or "").strip() or None
-    if task_type is not None:
-        refuse_control_characters(task_type, field="task_type")
+    query: dict[str, object] = dict(parse_known_params(params, TASK_LOG_QUERY_PARAMS))
+    task_type = query.get("task_type")
     if task_type is not None and len(task_type) > TASK_TYPE_MAX_LENGTH:
         raise Invalid(
             f"task_type must be at most {TASK_TYPE_MAX_LENGTH} characters",
             field="task_type",
         )
-    status = (params.get("status") or "").strip() or None
+    status = query.get("status")
     if status is not None and status not in TASK_LOG_STATUSES:
         raise Invalid(
             f"status must be one of {', '.join(TASK_LOG_STATUSES)}", field="status"
         )
-    return {
-        "task_type": task_type,
-        "status": status,
-        "limit": _limit(params.get("limit")),
-    }
+    if "limit" in query:
+        query["limit"] = parse_limit(query["limit"], maximum=TASK_LOG_LIST_MAX_LIMIT)
+    if "offset" in query:
+        query["offset"] = parse_offset(query["offset"])
+    return query
 
 
-def _limit(raw: str | None) -> int:
-    if raw is None or raw.strip() == "":
-        return TASK_LOG_LIMIT_DEFAULT
-    text = raw.strip()
-    if (
-        not (text.isascii() and text.isdigit())
-        or not 1 <= int(text) <= TASK_LOG_LIMIT_MAX
-    ):
-        raise Invalid(
-            f"limit must be an integer from 1 to {TASK_LOG_LIMIT_MAX}", field="limit"
-        )
-    return int(text)
+# Every value a task's ``status`` can take besides None (its last run's outcome).
+TASK_STATUSES = tuple(dict.fromkeys(_RUN_OUTCOME.values()))

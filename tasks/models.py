@@ -5,6 +5,9 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+TASK_LOG_LIST_DEFAULT_LIMIT = 50
+TASK_LOG_LIST_MAX_LIMIT = 500
+
 
 class Task(models.Model):
     """A registered task's schedule and switch; the code lives in the registry."""

@@ -12,12 +12,31 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from contract.errors import Invalid
+from contract.errors import Invalid, cursor_invalid
+from security.paging import cursor_read, cursor_sign, page_window_check
 from tasks import registry
-from tasks.models import SchedulerLease, Task, TaskLog
+from tasks.models import (
+    TASK_LOG_LIST_DEFAULT_LIMIT,
+    TASK_LOG_LIST_MAX_LIMIT,
+    SchedulerLease,
+    Task,
+    TaskLog,
+)
 from tasks.scheduler.cron import schedule_next_run, schedule_trigger
 
 LEASE_NAME = "scheduler"
+LOG_CURSOR_SALT = "tasks.log_list.cursor"
+
+
+@dataclass(frozen=True)
+class TaskLogPage:
+    """One page of a task log listing and what is needed to continue it."""
+
+    logs: list[TaskLog]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -125,15 +144,60 @@ def task_unseeded_list() -> list[registry.TaskDefinition]:
 
 
 def task_log_list(
-    *, task_type: str | None = None, status: str | None = None, limit: int = 50
-) -> list[TaskLog]:
-    """The newest ``limit`` task logs, optionally of one task type and status."""
+    *,
+    task_type: str | None = None,
+    status: str | None = None,
+    limit: int = TASK_LOG_LIST_DEFAULT_LIMIT,
+    offset: int = 0,
+    cursor: str | None = None,
+) -> TaskLogPage:
+    """A page of task logs, newest first, optionally of one type and status.
+
+    ``cursor`` (from ``next_cursor``) continues after the last log of the
+    previous page with a keyset condition, so deep pages cost no offset
+    scan. Two queries whatever the page size. Raises Invalid naming a bad
+    ``limit``, ``offset`` or ``cursor``.
+    """
+    page_window_check(limit=limit, offset=offset, max_limit=TASK_LOG_LIST_MAX_LIMIT)
     logs = TaskLog.objects.all()
     if task_type:
         logs = logs.filter(task_type=task_type)
     if status:
         logs = logs.filter(status=status)
-    return list(logs.order_by("-started_at", "-id")[:limit])
+    total = logs.count()
+    if cursor is not None:
+        if offset:
+            raise Invalid("offset cannot be combined with cursor", field="offset")
+        logs = logs.filter(_log_after(cursor))
+    rows = list(logs.order_by("-started_at", "-id")[offset : offset + limit + 1])
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = cursor_sign(
+            {"k": last.started_at.isoformat(), "i": last.pk}, salt=LOG_CURSOR_SALT
+        )
+    return TaskLogPage(
+        logs=page, total=total, limit=limit, offset=offset, next_cursor=next_cursor
+    )
+
+
+def task_log_get(*, task_log_id: int) -> TaskLog | None:
+    """The task log with this id, or None."""
+    return TaskLog.objects.filter(pk=task_log_id).first()
+
+
+def _log_after(raw: str) -> Q:
+    """Keyset condition: logs strictly after the cursor, newest first."""
+    data = cursor_read(raw, salt=LOG_CURSOR_SALT)
+    last_id = data.get("i")
+    try:
+        started_at = datetime.fromisoformat(data.get("k"))
+    except (TypeError, ValueError) as exc:
+        raise cursor_invalid() from exc
+    if not isinstance(last_id, int) or started_at.tzinfo is None:
+        raise cursor_invalid()
+    return Q(started_at__lt=started_at) | Q(started_at=started_at, id__lt=last_id)
 
 
 def task_log_queued_ids() -> list[int]:

@@ -21,20 +21,26 @@ urlpatterns = [
     ),
     path(
         "scheduler/jobs/<str:task_id>/run",
-        views.SchedulerJobActionView.as_view(action="run"),
+        views.SchedulerJobRunView.as_view(),
         name="job-run",
     ),
     path(
         "scheduler/jobs/<str:task_id>/pause",
-        views.SchedulerJobActionView.as_view(action="pause"),
+        views.SchedulerJobPauseView.as_view(),
         name="job-pause",
     ),
     path(
         "scheduler/jobs/<str:task_id>/resume",
-        views.SchedulerJobActionView.as_view(action="resume"),
+        views.SchedulerJobResumeView.as_view(),
         name="job-resume",
     ),
     path("task_logs", views.TaskLogListView.as_view(), name="log-list"),
     path("task_logs/stats", views.TaskLogStatsView.as_view(), name="log-stats"),
+    # After "stats": any other segment is an id ("abc" is simply not found).
+    path(
+        "task_logs/<str:task_log_id>",
+        views.TaskLogDetailView.as_view(),
+        name="log-detail",
+    ),
     path("tasklogs", views.TaskLogLegacyListView.as_view(), name="log-list-deprecated"),
 ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contract.errors import NotFound
+from contract.query import parse_path_id
 from contract.tasks import (
     TASK_LOG_STATUSES,
     parse_schedule_payload,
@@ -21,18 +22,22 @@ from contract.tasks import (
     task_list_body,
     task_log_list_body,
     task_log_stats_body,
+    task_log_to_dict,
     task_run_body,
     task_to_dict,
     task_toggle_body,
 )
 from security.cache.pages import cached_page
 from security.deprecation import deprecated
+from security.paging import next_page_headers, next_page_url
 from security.permissions import IsAdminRole, IsUserRole
+from tasks.models import TASK_LOG_LIST_DEFAULT_LIMIT, TASK_LOG_LIST_MAX_LIMIT
 from tasks.selectors import (
     TaskOverview,
     scheduler_status,
     task_get,
     task_list,
+    task_log_get,
     task_log_list,
     task_log_stats,
 )
@@ -43,16 +48,26 @@ from tasks.services.execution import task_run_request
 _ADMIN = [IsAdminRole]
 _READ = [IsUserRole]
 _TASK_ID = OpenApiParameter("task_id", OpenApiTypes.STR, OpenApiParameter.PATH)
+_LOG_ID = OpenApiParameter(
+    "task_log_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Task log id"
+)
 _LOG_QUERY = [
     OpenApiParameter(
         "task_type", OpenApiTypes.STR, description="only this task's runs"
     ),
+    OpenApiParameter("status", OpenApiTypes.STR, enum=list(TASK_LOG_STATUSES)),
     OpenApiParameter(
-        "status",
-        OpenApiTypes.STR,
-        enum=list(TASK_LOG_STATUSES),
+        "limit",
+        OpenApiTypes.INT,
+        description=f"1 to {TASK_LOG_LIST_MAX_LIMIT}, "
+        f"default {TASK_LOG_LIST_DEFAULT_LIMIT}",
     ),
-    OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 500, default 50"),
+    OpenApiParameter("offset", OpenApiTypes.INT, description="0 or more, default 0"),
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        description="next_cursor of the previous page (not with offset)",
+    ),
 ]
 
 
@@ -147,10 +162,7 @@ class SchedulerStatusView(APIView):
 
 
 class SchedulerJobActionView(APIView):
-    """Run, pause or resume a job: the same as the task endpoints (admin).
-
-    ``action`` is set per route (``run``, ``pause`` or ``resume``).
-    """
+    """Run, pause or resume a job (admin); each route names its ``action``."""
 
     permission_classes = _ADMIN
     action = ""
@@ -163,17 +175,66 @@ class SchedulerJobActionView(APIView):
         return Response(scheduler_job_action_body(task_id, done))
 
 
+class SchedulerJobRunView(SchedulerJobActionView):
+    """Trigger a job now: the same as running its task (admin)."""
+
+    action = "run"
+
+
+class SchedulerJobPauseView(SchedulerJobActionView):
+    """Pause a job: the same as disabling its task (admin)."""
+
+    action = "pause"
+
+
+class SchedulerJobResumeView(SchedulerJobActionView):
+    """Resume a job: the same as enabling its task (admin)."""
+
+    action = "resume"
+
+
 class TaskLogListView(APIView):
     """The newest task logs, optionally of one task and status."""
 
     permission_classes = _READ
 
-    @extend_schema(parameters=_LOG_QUERY, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="task_logs_list",
+        summary="List task logs, newest first",
+        parameters=_LOG_QUERY,
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request) -> Response:
-        query = parse_task_log_query(request.query_params)
-        return Response(task_log_list_body(task_log_list(**query)))
+        page = task_log_list(**parse_task_log_query(request.query_params))
+        body = task_log_list_body(
+            page.logs, total=page.total, next_cursor=page.next_cursor
+        )
+        next_url = next_page_url(request, page.next_cursor)
+        return Response(body, headers=next_page_headers(next_url))
 
 
+class TaskLogDetailView(APIView):
+    """One task log, such as the run a run endpoint answered with."""
+
+    permission_classes = _READ
+
+    @extend_schema(
+        operation_id="task_logs_get",
+        summary="Read one task log",
+        parameters=[_LOG_ID],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, task_log_id: str) -> Response:
+        log_id = parse_path_id(task_log_id)
+        log = None if log_id is None else task_log_get(task_log_id=log_id)
+        if log is None:
+            raise NotFound("Task log not found")
+        return Response(task_log_to_dict(log))
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="tasklogs_list", summary="List task logs (old name)")
+)
 @deprecated(
     sunset=date(2027, 6, 30),
     successor="/api/v1/task_logs",

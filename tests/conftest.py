@@ -29,3 +29,13 @@ def user_client(user) -> APIClient:
 def admin_client(admin) -> APIClient:
     """A client authenticated as an admin."""
     return bearer_client(admin)
+
+
+@pytest.fixture(autouse=True)
+def _responses_match_the_openapi_schema(monkeypatch):
+    """Every response of a documented route must match /api/v1/schema."""
+    from django.test.client import Client
+
+    from tests.schema_validation import validating_request
+
+    monkeypatch.setattr(Client, "request", validating_request)

@@ -62,6 +62,7 @@ class TestContactListGet:
             "limit": 100,
             "offset": 0,
             "next_cursor": None,
+            "next": None,
         }
 
     def test_admin_may_list_too(self, admin_client):
@@ -115,6 +116,33 @@ class TestContactListGet:
 
         assert [c["name"] for c in second.json()["contacts"]] == ["Cat"]
         assert second.json()["meta"]["next_cursor"] is None
+
+    def test_next_page_is_linked_with_its_absolute_url(self, user_client):
+        for name in ("Ann", "Ben", "Cat"):
+            ContactFactory(name=name)
+
+        response = user_client.get(LIST_URL, {"limit": 1, "name": "a"})
+
+        url = response.json()["meta"]["next"]
+        assert url.startswith("http://testserver/api/v1/contacts?")
+        assert response["Link"] == f'<{url}>; rel="next"'
+
+    def test_following_the_next_url_gives_the_next_page(self, user_client):
+        for name in ("Ann", "Ben", "Cat"):
+            ContactFactory(name=name)
+        first = user_client.get(LIST_URL, {"limit": 2, "offset": 0}).json()
+
+        second = user_client.get(first["meta"]["next"]).json()
+
+        assert [c["name"] for c in second["contacts"]] == ["Cat"]
+
+    def test_last_page_has_no_next_url_and_no_link(self, user_client):
+        ContactFactory()
+
+        response = user_client.get(LIST_URL)
+
+        assert response.json()["meta"]["next"] is None
+        assert not response.has_header("Link")
 
     def test_unknown_parameters_are_ignored(self, user_client):
         response = user_client.get(LIST_URL, {"page": "7", "fields": "all"})

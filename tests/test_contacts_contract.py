@@ -7,6 +7,7 @@ import pytest
 from contacts.tests.factories import ContactFactory
 from contract.contacts import (
     CONTACT_KEYS,
+    CONTACT_META_KEYS,
     contact_list_body,
     contact_to_dict,
     parse_contact_id,
@@ -63,19 +64,36 @@ class TestContactToDict:
 class TestContactListBody:
     def test_listing_has_contacts_and_meta(self):
         body = contact_list_body(
-            [_contact()], total=1, limit=10, offset=0, next_cursor=None
+            [_contact()], total=1, limit=10, offset=0, next_cursor=None, next_url=None
         )
 
         assert body == {
             "contacts": [contact_to_dict(_contact())],
-            "meta": {"total": 1, "limit": 10, "offset": 0, "next_cursor": None},
+            "meta": {
+                "total": 1,
+                "limit": 10,
+                "offset": 0,
+                "next_cursor": None,
+                "next": None,
+            },
         }
 
     def test_empty_listing_keeps_the_same_shape(self):
-        body = contact_list_body([], total=0, limit=10, offset=0, next_cursor=None)
+        body = contact_list_body(
+            [], total=0, limit=10, offset=0, next_cursor=None, next_url=None
+        )
 
         assert body["contacts"] == []
-        assert tuple(body["meta"]) == ("total", "limit", "offset", "next_cursor")
+        assert tuple(body["meta"]) == CONTACT_META_KEYS
+
+    def test_next_page_url_is_given_in_meta(self):
+        url = "http://testserver/api/v1/contacts?cursor=abc"
+
+        body = contact_list_body(
+            [_contact()], total=2, limit=1, offset=0, next_cursor="abc", next_url=url
+        )
+
+        assert body["meta"]["next"] == url
 
 
 class TestParseContactPayload:

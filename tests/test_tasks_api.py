@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from contract.tasks import TASK_LOG_LIST_KEYS
 from tasks import registry
 from tasks.models import SchedulerLease, Task, TaskLog
 from tasks.selectors import LEASE_NAME
@@ -436,8 +437,116 @@ class TestTaskLogList:
     def test_unknown_parameters_are_ignored(self, user_client):
         assert user_client.get("/api/v1/task_logs?colour=blue").status_code == 200
 
+    def test_offset_skips_the_newest_logs(self, user_client):
+        now = timezone.now()
+        logs = [TaskLogFactory(started_at=now - timedelta(minutes=m)) for m in range(3)]
+
+        body = user_client.get("/api/v1/task_logs?limit=1&offset=1").json()
+
+        assert [log["id"] for log in body["logs"]] == [logs[1].pk]
+
+    def test_total_counts_every_matching_log_beside_count(self, user_client):
+        TaskLogFactory.create_batch(3, task_type="backup")
+        TaskLogFactory(task_type="report")
+
+        body = user_client.get("/api/v1/task_logs?task_type=backup&limit=2").json()
+
+        assert (body["count"], body["total"]) == (2, 3)
+
+    def test_next_cursor_continues_the_listing(self, user_client):
+        now = timezone.now()
+        logs = [TaskLogFactory(started_at=now - timedelta(minutes=m)) for m in range(3)]
+        first = user_client.get("/api/v1/task_logs?limit=2").json()
+
+        second = user_client.get(
+            "/api/v1/task_logs", {"limit": 2, "cursor": first["next_cursor"]}
+        ).json()
+
+        assert [log["id"] for log in second["logs"]] == [logs[2].pk]
+        assert second["next_cursor"] is None
+
+    def test_next_page_is_given_as_a_link_header(self, user_client):
+        TaskLogFactory.create_batch(2, task_type="backup")
+        response = user_client.get("/api/v1/task_logs?limit=1&task_type=backup")
+
+        url = response["Link"].removeprefix("<").removesuffix('>; rel="next"')
+        following = user_client.get(url).json()
+
+        assert url.startswith("http://testserver/api/v1/task_logs?")
+        assert following["count"] == 1
+        assert following["next_cursor"] is None
+
+    def test_last_page_has_no_link_header(self, user_client):
+        TaskLogFactory()
+
+        assert not user_client.get("/api/v1/task_logs").has_header("Link")
+
+    def test_tampered_cursor_is_a_bad_request_naming_it(self, user_client):
+        TaskLogFactory.create_batch(2)
+        cursor = user_client.get("/api/v1/task_logs?limit=1").json()["next_cursor"]
+
+        response = user_client.get("/api/v1/task_logs", {"cursor": cursor + "x"})
+
+        _assert_error(response, 400)
+        assert "cursor" in response.json()["details"]
+
+    def test_an_empty_listing_keeps_every_key(self, user_client):
+        body = user_client.get("/api/v1/task_logs").json()
+
+        assert tuple(body) == TASK_LOG_LIST_KEYS
+        assert (body["count"], body["total"], body["next_cursor"]) == (0, 0, None)
+
+    def test_queued_is_a_status_filter(self, user_client):
+        TaskLogFactory(status="completed")
+
+        body = user_client.get("/api/v1/task_logs?status=queued").json()
+
+        assert (body["count"], body["total"]) == (0, 0)
+
+    @pytest.mark.parametrize(
+        "param", ["task_type", "status", "limit", "offset", "cursor"]
+    )
+    @pytest.mark.parametrize("value", ["", "%20%20"])
+    def test_empty_or_blank_parameter_is_a_bad_request_naming_it(
+        self, user_client, param, value
+    ):
+        response = user_client.get(f"/api/v1/task_logs?{param}={value}")
+
+        _assert_error(response, 400)
+        assert response.json()["message"] == f"{param} must not be empty"
+
+    def test_limit_message_is_the_one_contacts_give(self, user_client):
+        response = user_client.get("/api/v1/task_logs?limit=501")
+
+        assert (
+            response.json()["message"] == "limit must be an integer between 1 and 500"
+        )
+
+
+@pytest.mark.django_db
+class TestTaskLogDetail:
+    def test_a_log_is_read_by_its_id(self, user_client):
+        log = TaskLogFactory(task_type="backup", status="failed", error="disk full")
+
+        body = user_client.get(f"/api/v1/task_logs/{log.pk}").json()
+
+        assert set(body) == LOG_KEYS
+        assert (body["id"], body["error"]) == (log.pk, "disk full")
+
+    @pytest.mark.parametrize("raw_id", ["999999", "abc", "-1", "9" * 50])
+    def test_absent_log_is_not_found(self, user_client, raw_id):
+        response = user_client.get(f"/api/v1/task_logs/{raw_id}")
+
+        _assert_error(response, 404)
+        assert response.json()["message"] == "Task log not found"
+
+    def test_stats_is_not_taken_for_an_id(self, user_client):
+        assert "total_executions" in user_client.get("/api/v1/task_logs/stats").json()
+
     def test_anonymous_caller_is_unauthorized(self, api_client):
-        _assert_error(api_client.get("/api/v1/task_logs"), 401)
+        log = TaskLogFactory()
+
+        _assert_error(api_client.get(f"/api/v1/task_logs/{log.pk}"), 401)
 
 
 @pytest.mark.django_db
@@ -457,6 +566,14 @@ class TestDeprecatedTaskLogList:
         assert response["Deprecation"].startswith("@")
         assert response["Sunset"] == "Wed, 30 Jun 2027 00:00:00 GMT"
         assert response["Link"] == '</api/v1/task_logs>; rel="successor-version"'
+
+    def test_old_name_links_the_next_page_beside_its_successor(self, user_client):
+        TaskLogFactory.create_batch(2)
+
+        link = user_client.get("/api/v1/tasklogs?limit=1")["Link"]
+
+        assert link.startswith("<http://testserver/api/v1/tasklogs?")
+        assert link.endswith('rel="next", </api/v1/task_logs>; rel="successor-version"')
 
     def test_new_name_is_not_deprecated(self, user_client):
         assert "Deprecation" not in user_client.get("/api/v1/task_logs")

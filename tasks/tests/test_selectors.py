@@ -5,12 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from contacts.selectors import contact_list
+from contacts.tests.factories import ContactFactory
+from contract.errors import Invalid
 from tasks.models import SchedulerLease
 from tasks.selectors import (
     LEASE_NAME,
     scheduler_state,
     task_get,
     task_list,
+    task_log_get,
     task_log_list,
     task_log_stats,
     task_unseeded_list,
@@ -85,7 +89,56 @@ class TestTaskLogs:
         now = timezone.now()
         logs = [TaskLogFactory(started_at=now - timedelta(minutes=m)) for m in range(3)]
 
-        assert task_log_list(limit=2) == logs[:2]
+        assert task_log_list(limit=2).logs == logs[:2]
+
+    def test_offset_skips_the_newest(self):
+        now = timezone.now()
+        logs = [TaskLogFactory(started_at=now - timedelta(minutes=m)) for m in range(3)]
+
+        assert task_log_list(limit=1, offset=1).logs == [logs[1]]
+
+    def test_total_counts_every_matching_log(self):
+        TaskLogFactory.create_batch(3, task_type="backup")
+        TaskLogFactory(task_type="report")
+
+        assert task_log_list(task_type="backup", limit=1).total == 3
+
+    def test_cursor_continues_after_the_last_log_of_the_page(self):
+        now = timezone.now()
+        logs = [TaskLogFactory(started_at=now - timedelta(minutes=m)) for m in range(3)]
+        first = task_log_list(limit=2)
+
+        second = task_log_list(limit=2, cursor=first.next_cursor)
+
+        assert second.logs == [logs[2]]
+        assert second.next_cursor is None
+
+    def test_cursor_orders_logs_started_at_the_same_moment_by_id(self):
+        now = timezone.now()
+        older, newer = TaskLogFactory.create_batch(2, started_at=now)
+        first = task_log_list(limit=1)
+
+        second = task_log_list(limit=1, cursor=first.next_cursor)
+
+        assert (first.logs, second.logs) == ([newer], [older])
+
+    def test_contact_cursor_is_refused_by_the_task_log_listing(self):
+        ContactFactory.create_batch(2)
+        contact_cursor = contact_list(limit=1).next_cursor
+
+        with pytest.raises(Invalid) as caught:
+            task_log_list(cursor=contact_cursor)
+
+        assert caught.value.field == "cursor"
+
+    def test_a_page_costs_two_queries(self, django_assert_num_queries):
+        TaskLogFactory.create_batch(3)
+
+        with django_assert_num_queries(2):
+            task_log_list(limit=2)
+
+    def test_get_returns_none_for_an_absent_log(self):
+        assert task_log_get(task_log_id=999999) is None
 
     def test_stats_are_one_query(self, django_assert_num_queries):
         TaskLogFactory(status="completed")
