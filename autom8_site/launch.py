@@ -23,18 +23,47 @@ def _grace_seconds() -> int:
     return int(raw) if raw.isdigit() else 60
 
 
+# Chosen by measurement (BENCHMARKS.md, "Server model"): the model and the
+# worker count are only changed here, so launch and the benchmark agree.
+SERVER_MODELS = ("sync", "gthread", "granian")
+DEFAULT_SERVER_MODEL = "sync"
+GTHREAD_THREADS = 4
+
+
+def default_workers() -> int:
+    """WEB_CONCURRENCY when set, else one worker per core plus one."""
+    raw = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return (os.cpu_count() or 1) + 1
+
+
+def server_command(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    app: str = "autom8_site.wsgi",
+    model: str = DEFAULT_SERVER_MODEL,
+) -> list[str]:
+    """The command serving the WSGI module ``app`` with ``model`` workers."""
+    if model == "granian":
+        return [
+            *(sys.executable, "-m", "granian", "--interface", "wsgi"),
+            *("--host", host, "--port", str(port), "--workers", str(workers)),
+            "--no-access-log",
+            f"{app}:application",
+        ]
+    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"{host}:{port}"]
+    command += ["--workers", str(workers)]
+    if model == "gthread":
+        command += ["--threads", str(GTHREAD_THREADS)]
+    return command
+
+
 def _commands(host: str, port: int, workers: int) -> list[list[str]]:
     gunicorn = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "autom8_site.wsgi",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        "4",
+        *server_command(host=host, port=port, workers=workers),
         # Longer than SHUTDOWN_GRACE_SECONDS, so a task started from the API
         # may finish before the worker is killed.
         "--graceful-timeout",
@@ -51,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=default_workers())
     args = parser.parse_args(argv)
 
     procs = [
