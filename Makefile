@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# Empty: one worker per core plus one (autom8_site/launch.py, default_workers).
+# Empty: one worker per core (autom8_site/launch.py, default_workers).
 WEB_CONCURRENCY ?=
 STAMP  := $(VENV)/.installed
 

@@ -48,7 +48,7 @@ def million(args: argparse.Namespace, workdir: Path, *, command_line: str) -> st
     lines = [
         f"## {args.million:,} contacts on PostgreSQL: cursor and offset pages",
         "",
-        f"Measured {report.stamp()}; {report.machine()}.",
+        f"{report.started()}.",
         f"Seeded in {seeded:.0f} s: every row has its own phone and email, "
         "its own Fernet ciphertexts and blind indexes, made by the same "
         "functions the services use and written with `COPY`. Autom8 via "

@@ -23,8 +23,8 @@ def compare_servers(
     workdir: Path,
     wrk: str,
     *,
-    configs: Sequence[tuple[str, int]],
-    label: Callable[[str, int], str],
+    configs: Sequence[tuple[str, int, int | None]],
+    label: Callable[..., str],
     command_line: str,
 ) -> str:
     """Every config for every route, configs interleaved per round; a section."""
@@ -32,15 +32,16 @@ def compare_servers(
     ids = seed.seed_contacts()
     headers = {"Authorization": f"Bearer {token}"}
     seconds = min(args.seconds, 10)
-    servers: dict[tuple[str, int], Server] = {}
-    runs: dict[tuple[str, tuple[str, int]], list[WrkResult]] = {}
+    servers: dict[tuple, Server] = {}
+    runs: dict[tuple, list[WrkResult]] = {}
     try:
-        for model, workers in configs:
-            servers[(model, workers)] = start_app(
-                f"{model}-{workers}",
+        for model, workers, threads in configs:
+            servers[(model, workers, threads)] = start_app(
+                f"{model}-{workers}x{threads}",
                 app="autom8_site.wsgi",
                 model=model,
                 workers=workers,
+                threads=threads,
                 env=child_env(),
                 log_dir=workdir,
             )
@@ -48,29 +49,32 @@ def compare_servers(
             order = list(configs) if number % 2 == 0 else list(reversed(configs))
             for key, path, post in ROUTES:
                 for config in order:
+                    slot = configs.index(config)
                     server = servers[config]
                     url = server.base + path.format(id=ids[len(ids) // 2])
                     env = child_env(
-                        BENCH_PHONE_BASE=str(number * 2_000_000 + len(runs) * 20_000)
+                        BENCH_PHONE_BASE=str(number * 2_000_000 + slot * 200_000)
                     )
                     if number == 0 and not post:
                         run_wrk(url, seconds=1, connections=args.connections,
                                 threads=args.threads, headers=headers, wrk=wrk)  # fmt: skip
-                    result = run_wrk(
-                        url,
-                        seconds=seconds,
-                        connections=args.connections,
-                        threads=args.threads,
-                        headers=headers,
-                        post=post,
-                        env=env,
-                        wrk=wrk,
+                    result = server.measured(
+                        lambda url=url, post=post, env=env: run_wrk(
+                            url,
+                            seconds=seconds,
+                            connections=args.connections,
+                            threads=args.threads,
+                            headers=headers,
+                            post=post,
+                            env=env,
+                            wrk=wrk,
+                        )
                     )
                     runs.setdefault((key, config), []).append(result)
                     print(
                         f"round {number + 1} {key:<7} {label(*config):<32} "
                         f"{result.req_per_s:7.0f} req/s p99 {result.p99_ms:6.1f} ms "
-                        f"errors {result.errors}",
+                        f"cpu {result.cpu_ms or 0:5.1f} ms/req errors {result.errors}",
                         flush=True,
                     )
                 if post:
@@ -98,11 +102,12 @@ def _section(args, seconds, configs, runs, servers, label, command_line) -> str:
     lines = [
         f"## Server models ({database})",
         "",
-        f"Measured {report.stamp()}; {report.machine()}.",
+        f"{report.started()}.",
         f"Autom8 only (no scheduler), wrk `-t{args.threads} -c{args.connections} "
         f"-d{seconds:g}s`, {args.rounds} rounds with the configurations "
-        "interleaved (order reversed every other round), medians of req/s "
-        "(p99 ms in brackets).",
+        "interleaved (order reversed every other round). Cells: median req/s "
+        "(median p99 ms; median server CPU ms per request, all processes "
+        "and threads of the server).",
         f"Reproduce: `{command_line}`",
         "",
         "| server | " + " | ".join(key for key, _, _ in ROUTES) + " | errors "
@@ -113,7 +118,9 @@ def _section(args, seconds, configs, runs, servers, label, command_line) -> str:
         cells, errors = [], 0
         for key, _, _ in ROUTES:
             summary = report.summarise(runs[(key, config)])
-            cells.append(f"{summary['rps']:.0f} ({summary['p99']:.0f})")
+            cells.append(
+                f"{summary['rps']:.0f} ({summary['p99']:.0f}; {summary['cpu']:.1f})"
+            )
             errors += summary["errors"]
         rss = ", ".join(f"{mb:.0f}" for mb in servers[config].rss_rounds[-1])
         lines.append(

@@ -18,6 +18,21 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
+_START: dict[str, str] = {}
+
+
+def mark_start() -> None:
+    """Remember the moment and the machine's load as the run begins."""
+    _START["stamp"] = stamp()
+    _START["machine"] = machine()
+
+
+def started() -> str:
+    """``Measured <when>; <machine>`` of the run's start."""
+    when = _START.get("stamp") or stamp()
+    return f"Measured {when}; {_START.get('machine') or machine()}"
+
+
 def machine() -> str:
     """One line describing where the figures were taken."""
     cpu = platform.processor() or platform.machine()
@@ -50,6 +65,7 @@ def summarise(runs: Sequence[WrkResult]) -> dict:
         "socket": sum(r.socket_errors for r in runs),
         "rounds": " / ".join(f"{r.req_per_s:.0f}" for r in runs),
         "bytes": median([r.bytes / r.requests for r in runs if r.requests]),
+        "cpu": median([r.cpu_ms for r in runs if r.cpu_ms is not None]),
     }
 
 

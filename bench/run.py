@@ -37,7 +37,10 @@ sys.path.insert(0, str(BASE_DIR))
 
 import httpx  # noqa: E402
 
-from autom8_site.launch import DEFAULT_SERVER_MODEL, GTHREAD_THREADS  # noqa: E402
+from autom8_site.launch import (  # noqa: E402
+    DEFAULT_SERVER_MODEL,
+    DEFAULT_THREADS,
+)
 from bench import report, seed  # noqa: E402
 from bench.serve import Server, child_env, start_app, start_autom8  # noqa: E402
 from bench.wrk import WrkResult, run_wrk, wrk_path  # noqa: E402
@@ -94,6 +97,7 @@ def endpoints(detail_id: int) -> list[Endpoint]:
 def main(argv: list[str] | None = None) -> int:
     """Parse the mode, prepare a throw-away database, measure, report."""
     args = _parser().parse_args(argv)
+    report.mark_start()
     wrk = None if args.soak else wrk_path(install=not args.no_install)
     workdir = Path(tempfile.mkdtemp(prefix="autom8-bench-"))
     _prepare_environment(args, workdir)
@@ -260,15 +264,17 @@ def _rounds(
                 env = child_env(BENCH_PHONE_BASE=str(number * 2_000_000))
 
                 def measure(seconds: float, _s=server, _r=route, _e=env) -> WrkResult:
-                    return run_wrk(
-                        _s.base + _r.path,
-                        seconds=seconds,
-                        connections=args.connections,
-                        threads=args.threads,
-                        headers=headers,
-                        post=_r.post,
-                        env=_e,
-                        wrk=wrk,
+                    return _s.measured(
+                        lambda: run_wrk(
+                            _s.base + _r.path,
+                            seconds=seconds,
+                            connections=args.connections,
+                            threads=args.threads,
+                            headers=headers,
+                            post=_r.post,
+                            env=_e,
+                            wrk=wrk,
+                        )
                     )
 
                 if number == 0 and not route.post:
@@ -278,7 +284,8 @@ def _rounds(
                 print(
                     f"round {number + 1} {route.key:<10} {name:<15} "
                     f"{result.req_per_s:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
-                    f"p99 {result.p99_ms:6.1f} ms  errors {result.errors}",
+                    f"p99 {result.p99_ms:6.1f} ms  cpu {result.cpu_ms or 0:5.1f} ms/req  "
+                    f"errors {result.errors}",
                     flush=True,
                 )
             if route.post:
@@ -321,7 +328,7 @@ def _bench_section(
     lines = [
         f"## {database}",
         "",
-        f"Measured {report.stamp()}; {report.machine()}.",
+        f"{report.started()}.",
         f"Server: {model} for Autom8 and for the ceiling app; wrk "
         f"`-t{args.threads} -c{args.connections} -d{args.seconds:g}s --latency` "
         f"on the same machine; {args.rounds} interleaved rounds, medians; "
@@ -351,12 +358,25 @@ def _bench_section(
             f"| {ceil['errors']} | {ratio:.2f} | {target}: "
             f"{'met' if met else 'missed'} |"
         )
-    lines += ["", "Requests per second in each round (Autom8 / ceiling):", ""]
+    lines += [
+        "",
+        "Server CPU time per request (all processes and threads of each "
+        "server; independent of the share of a busy machine a server got) "
+        "and req/s in each round:",
+        "",
+        "| endpoint | Autom8 CPU ms/req | ceiling CPU ms/req | CPU ratio "
+        "(ceiling / Autom8) | Autom8 req/s by round | ceiling req/s by round |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
     for route in routes:
         ours = report.summarise(runs[(route.key, route.ours)])
         ceiling_route = "list" if route.key == "list_cold" else route.key
         ceil = report.summarise(runs[(ceiling_route, "ceiling")])
-        lines.append(f"- {route.label}: {ours['rounds']} / {ceil['rounds']}")
+        cpu_ratio = ceil["cpu"] / ours["cpu"] if ours["cpu"] else 0.0
+        lines.append(
+            f"| {route.label} | {ours['cpu']:.2f} | {ceil['cpu']:.2f} "
+            f"| {cpu_ratio:.2f} | {ours['rounds']} | {ceil['rounds']} |"
+        )
     lines += [
         "",
         "Resident memory per worker after each round (MB, round 1 / 2 / 3):",
@@ -382,24 +402,32 @@ def _bench_section(
     return "\n".join(lines)
 
 
-def _model_label(model: str, workers: int) -> str:
+def _model_label(
+    model: str, workers: int, threads: int | None = DEFAULT_THREADS
+) -> str:
     if model == "gthread":
-        return f"gunicorn gthread {workers}x{GTHREAD_THREADS}"
+        return f"gunicorn gthread {workers}x{threads}"
     if model == "granian":
-        return f"granian WSGI, {workers} workers"
+        per_worker = f"x{threads}" if threads else " (default threads)"
+        return f"granian WSGI {workers}{per_worker}"
     return f"gunicorn sync, {workers} workers"
 
 
 # --- server models ---------------------------------------------------------------
 
-SERVER_CONFIGS = (
-    ("sync", 2),
-    ("sync", 3),
-    ("sync", 4),
-    ("gthread", 2),
-    ("granian", 2),
-    ("granian", 3),
-)
+
+def _server_configs() -> tuple[tuple[str, int, int | None], ...]:
+    """(model, workers, threads) of the comparison; cores-derived counts."""
+    cores = os.cpu_count() or 1
+    return (
+        ("sync", cores, None),
+        ("sync", cores + 1, None),
+        ("sync", 2 * cores, None),
+        ("gthread", cores, DEFAULT_THREADS),
+        ("gthread", cores + 1, DEFAULT_THREADS),
+        ("granian", cores, None),
+        ("granian", cores, DEFAULT_THREADS),
+    )
 
 
 def _servers(args: argparse.Namespace, workdir: Path, wrk: str) -> str:
@@ -409,7 +437,7 @@ def _servers(args: argparse.Namespace, workdir: Path, wrk: str) -> str:
         args,
         workdir,
         wrk,
-        configs=SERVER_CONFIGS,
+        configs=_server_configs(),
         label=_model_label,
         command_line=_command_line(),
     )

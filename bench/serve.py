@@ -8,13 +8,15 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
 import psutil
 
-from autom8_site.launch import server_command
+from autom8_site.launch import DEFAULT_THREADS, server_command
+from bench.wrk import WrkResult
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -45,6 +47,25 @@ class Server:
     def worker_rss_mb(self) -> list[float]:
         """Resident memory (MB) of each web worker process."""
         return sorted(p.memory_info().rss / 2**20 for p in _workers(self.proc.pid))
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the whole server tree so far."""
+        total = 0.0
+        for proc in [psutil.Process(self.proc.pid), *_descendants(self.proc.pid)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def measured(self, run: Callable[[], WrkResult]) -> WrkResult:
+        """``run()``'s result with the server CPU time per request added."""
+        before = self.cpu_seconds()
+        result = run()
+        spent = self.cpu_seconds() - before
+        cpu_ms = spent * 1000 / result.requests if result.requests else None
+        return replace(result, cpu_ms=cpu_ms)
 
     def record_rss(self) -> None:
         """Append the current per-worker RSS as one more round."""
@@ -101,12 +122,13 @@ def start_app(
     workers: int,
     env: dict[str, str],
     log_dir: Path,
+    threads: int | None = DEFAULT_THREADS,
 ) -> Server:
     """The WSGI module ``app`` served like launch serves Autom8, without a
     scheduler (the ceiling app, and the server-model comparison)."""
     port = free_port()
     command = server_command(
-        host=HOST, port=port, workers=workers, app=app, model=model
+        host=HOST, port=port, workers=workers, app=app, model=model, threads=threads
     )
     return _start(name, command, port=port, env=env, log_dir=log_dir)
 

@@ -112,7 +112,7 @@ def soak(args: argparse.Namespace, workdir: Path, command_line: str) -> str:
             f"## Soak: {args.rate:,} requests/minute for {args.minutes:g} minutes "
             f"({database})",
             "",
-            f"Measured {report.stamp()}; {report.machine()}.",
+            f"{report.started()}.",
             f"Autom8 via launch (gunicorn {DEFAULT_SERVER_MODEL}, {args.workers} "
             "workers, scheduler beside it); an open-loop client sends list, "
             "detail, health and create in turn at a constant rate; latency "

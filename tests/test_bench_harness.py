@@ -70,11 +70,11 @@ def test_web_concurrency_sets_the_worker_count(monkeypatch):
     assert default_workers() == 7
 
 
-def test_workers_default_to_one_per_core_plus_one(monkeypatch):
+def test_workers_default_to_one_per_core(monkeypatch):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 4)
 
-    assert default_workers() == 5
+    assert default_workers() == 4
 
 
 def test_sync_workers_are_started_without_threads():
