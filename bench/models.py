@@ -78,21 +78,13 @@ def compare_servers(
                         flush=True,
                     )
                 if post:
-                    _drop_posted()
+                    seed.drop_contacts_after(ids[-1])
             for server in servers.values():
                 server.record_rss()
     finally:
         for server in servers.values():
             server.stop()
     return _section(args, seconds, configs, runs, servers, label, command_line)
-
-
-def _drop_posted() -> None:
-    from contacts.models import Contact
-
-    first = Contact.objects.filter(name__startswith="Bench Post").first()
-    if first is not None:
-        seed.drop_contacts_after(first.pk - 1)
 
 
 def _section(args, seconds, configs, runs, servers, label, command_line) -> str:

@@ -239,7 +239,14 @@ def _bench(args: argparse.Namespace, workdir: Path, wrk: str) -> str:
             env=child_env(),
             log_dir=workdir,
         )
-        results = _rounds(args, servers, endpoints(ids[len(ids) // 2]), headers, wrk)
+        results = _rounds(
+            args,
+            servers,
+            endpoints(ids[len(ids) // 2]),
+            headers,
+            wrk,
+            last_seeded=ids[-1],
+        )
     finally:
         for server in servers.values():
             server.stop()
@@ -252,6 +259,8 @@ def _rounds(
     routes: list[Endpoint],
     headers: dict[str, str],
     wrk: str,
+    *,
+    last_seeded: int,
 ) -> dict:
     results: dict[tuple[str, str], list[WrkResult]] = {}
     for number in range(args.rounds):
@@ -289,20 +298,17 @@ def _rounds(
                     flush=True,
                 )
             if route.post:
-                _forget_posted(servers, headers)
+                _forget_posted(servers, headers, last_seeded=last_seeded)
         for server in servers.values():
             server.record_rss()
     return {"runs": results, "routes": routes}
 
 
-def _forget_posted(servers: dict[str, Server], headers: dict[str, str]) -> None:
+def _forget_posted(
+    servers: dict[str, Server], headers: dict[str, str], *, last_seeded: int
+) -> None:
     """Back to the seeded contacts, so every round lists the same table."""
-    from contacts.models import Contact
-
-    first_post = Contact.objects.filter(name__startswith="Bench Post").first()
-    if first_post is None:
-        return
-    seed.drop_contacts_after(first_post.pk - 1)
+    seed.drop_contacts_after(last_seeded)
     for name in ("autom8", "autom8_nocache"):
         # The bulk delete bypasses the services; clear the response caches
         # where this build has the route (contract §6), else nothing is cached.

@@ -49,10 +49,13 @@ class Server:
         return sorted(p.memory_info().rss / 2**20 for p in _workers(self.proc.pid))
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time of the whole server tree so far."""
+        """User plus system CPU time of the web server's processes so far
+        (the scheduler that launch starts beside it is left out)."""
         total = 0.0
         for proc in [psutil.Process(self.proc.pid), *_descendants(self.proc.pid)]:
             try:
+                if "runscheduler" in " ".join(proc.cmdline()):
+                    continue
                 times = proc.cpu_times()
             except psutil.NoSuchProcess:
                 continue
