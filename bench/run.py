@@ -26,6 +26,7 @@ import argparse
 import logging
 import os
 import shlex
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -97,8 +98,10 @@ def endpoints(detail_id: int) -> list[Endpoint]:
 def main(argv: list[str] | None = None) -> int:
     """Parse the mode, prepare a throw-away database, measure, report."""
     args = _parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the servers started are always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report.mark_start()
-    wrk = None if args.soak else wrk_path(install=not args.no_install)
+    wrk = None if args.pg_million else wrk_path(install=not args.no_install)
     workdir = Path(tempfile.mkdtemp(prefix="autom8-bench-"))
     _prepare_environment(args, workdir)
     seed.django_setup()
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.soak:
             from bench.soak import soak
 
-            body = soak(args, workdir, _command_line())
+            body = soak(args, workdir, wrk, _command_line())
             name = "soak"
         elif args.servers:
             body = _servers(args, workdir, wrk)
@@ -133,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--servers", action="store_true", help="compare server models")
-    mode.add_argument("--soak", action="store_true", help="constant-rate soak")
+    mode.add_argument("--soak", action="store_true", help="constant-rate soak (wrk)")
     mode.add_argument(
         "--pg-million", action="store_true", help="cursor vs offset at 1M (needs --pg)"
     )

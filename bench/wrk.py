@@ -58,6 +58,71 @@ function request()
 end
 """
 
+# Constant rate with wrk: every thread hands out send slots BENCH_INTERVAL_MS
+# apart (LuaJIT's ffi reads the monotonic clock) and delay() holds each
+# connection until its slot. While the server keeps up the rate is constant;
+# when it falls behind, requests go out late and the achieved rate, which the
+# report shows beside the target, drops. Requests rotate over list, detail,
+# health and create (unique phones from BENCH_PHONE_BASE).
+SOAK_LUA = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clk_id, bench_timespec *tp);
+]]
+local clock = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, clock)
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
+
+local interval = tonumber(os.getenv("BENCH_INTERVAL_MS"))
+local detail = os.getenv("BENCH_DETAIL_PATH")
+local base = tonumber(os.getenv("BENCH_PHONE_BASE") or "0")
+local threads = 0
+local next_slot = nil
+local counter = 0
+
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+
+function init(args)
+  headers = {}
+  post_headers = {}
+  for name, value in pairs(wrk.headers) do
+    headers[name] = value
+    post_headers[name] = value
+  end
+  post_headers["Content-Type"] = "application/json"
+end
+
+function delay()
+  local now = now_ms()
+  if next_slot == nil or next_slot < now - 1000 then next_slot = now end
+  local slot = next_slot
+  next_slot = next_slot + interval
+  return math.max(0, slot - now)
+end
+
+function request()
+  counter = counter + 1
+  local kind = counter % 4
+  if kind == 0 then
+    return wrk.format("GET", "/api/v1/contacts?limit=100", headers)
+  elseif kind == 1 then
+    return wrk.format("GET", detail, headers)
+  elseif kind == 2 then
+    return wrk.format("GET", "/api/v1/health", headers)
+  end
+  local n = (base + tid * 100000 + counter) % 10000000
+  local body = string.format(
+    '{"name": "Soak Contact %07d", "phone": "+25473%07d"}', n, n)
+  return wrk.format("POST", "/api/v1/contacts", post_headers, body)
+end
+"""
+
 INSTALL_HINT = (
     "wrk is not installed. On Debian or Ubuntu: "
     "sudo apt-get update && sudo apt-get install -y wrk "
@@ -124,13 +189,14 @@ def run_wrk(
     threads: int,
     headers: dict[str, str],
     post: bool = False,
+    soak: bool = False,
     env: dict[str, str] | None = None,
     wrk: str = "wrk",
 ) -> WrkResult:
     """Run wrk once against ``url`` (loopback only) and return its summary."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("the benchmark only targets 127.0.0.1")
-    script = (POST_LUA if post else "") + REPORT_LUA
+    script = (SOAK_LUA if soak else POST_LUA if post else "") + REPORT_LUA
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script)
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
