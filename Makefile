@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-WEB_CONCURRENCY ?= 2
+# Empty: one worker per core (autom8_site/launch.py, default_workers).
+WEB_CONCURRENCY ?=
 STAMP  := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := autom8_site.settings
@@ -15,7 +16,7 @@ export DJANGO_SETTINGS_MODULE := autom8_site.settings
 
 run: bootstrap
 	@echo "Autom8 on http://$(HOST):$(PORT)/  (admin: /admin/, docs: /api/v1/docs/)  Ctrl-C stops"
-	@$(BIN)/python -m autom8_site.launch --host "$(HOST)" --port "$(PORT)" --workers "$(WEB_CONCURRENCY)"
+	@$(BIN)/python -m autom8_site.launch --host "$(HOST)" --port "$(PORT)" $(if $(WEB_CONCURRENCY),--workers "$(WEB_CONCURRENCY)")
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -44,6 +45,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
+# Load benchmark on 127.0.0.1 (needs wrk; see BENCHMARKS.md). Not part of CI.
 bench: bootstrap
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -50,21 +50,62 @@ LIMIT_REQUEST_FIELDS = 200
 _POLL = 0.2
 
 
-def gunicorn_command(
-    *, host: str, port: int, workers: int, threads: int = 4
+# Chosen by measurement (BENCHMARKS.md, "Server model"): gthread workers,
+# one per core, 4 threads each. The model and the counts are only set here,
+# so make run and the benchmark agree.
+SERVER_MODELS = ("sync", "gthread", "granian")
+DEFAULT_SERVER_MODEL = "gthread"
+DEFAULT_THREADS = 4
+
+
+def default_workers() -> int:
+    """WEB_CONCURRENCY when set, else one worker per core."""
+    raw = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return os.cpu_count() or 1
+
+
+def server_command(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    app: str = "autom8_site.wsgi",
+    model: str = DEFAULT_SERVER_MODEL,
+    threads: int | None = DEFAULT_THREADS,
 ) -> list[str]:
-    """The gunicorn command line: every server option lives here."""
+    """The command serving the WSGI module ``app`` with ``model`` workers.
+
+    ``threads`` is per worker for gthread and granian (its blocking
+    threads; None keeps granian's own default); sync workers have one.
+    """
+    if model == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "wsgi"]
+        command += ["--host", host, "--port", str(port), "--workers", str(workers)]
+        if threads:
+            command += ["--blocking-threads", str(threads)]
+        return [*command, "--no-access-log", f"{app}:application"]
+    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"{host}:{port}"]
+    command += ["--workers", str(workers)]
+    if model == "gthread":
+        command += ["--threads", str(threads or DEFAULT_THREADS)]
+    return command
+
+
+def gunicorn_command(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = DEFAULT_THREADS,
+    app: str = "autom8_site.wsgi",
+) -> list[str]:
+    """The gunicorn command line of ``make run``: every server option lives here."""
     return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "autom8_site.wsgi",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
+        *server_command(
+            host=host, port=port, workers=workers, app=app, threads=threads
+        ),
         "--graceful-timeout",
         str(GRACEFUL_TIMEOUT),
         "--timeout",
@@ -172,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=default_workers())
     args = parser.parse_args(argv)
 
     problem = bind_problem(args.host, args.port)

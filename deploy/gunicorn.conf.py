@@ -6,25 +6,28 @@ timeouts can be too. Environment variables of the same name override the
 defaults (gunicorn reads ``WEB_CONCURRENCY`` and ``GUNICORN_CMD_ARGS`` itself).
 """
 
-import multiprocessing
 import os
 
 # Metrics of every worker: the hooks clean the shared metrics folder at start
 # and forget a dead worker's gauges (the same module ``make run`` passes).
 from autom8_site.gunicorn_hooks import child_exit, on_starting  # noqa: F401
 from autom8_site.launch import (
+    DEFAULT_SERVER_MODEL,
+    DEFAULT_THREADS,
     LIMIT_REQUEST_FIELD_SIZE,
     LIMIT_REQUEST_FIELDS,
     LIMIT_REQUEST_LINE,
+    default_workers,
 )
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
-# (2 x cores) + 1 sync-equivalent slots; threads cover requests that wait on
-# the database or Redis.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# The server model make run uses, chosen by measurement (BENCHMARKS.md):
+# gthread workers, one per core (WEB_CONCURRENCY overrides), 4 threads each
+# for requests that wait on the database or Redis.
+workers = default_workers()
+worker_class = DEFAULT_SERVER_MODEL
+threads = int(os.environ.get("GUNICORN_THREADS", str(DEFAULT_THREADS)))
 
 # A request longer than this is a bug or a stuck backend, not work.
 timeout = 30

@@ -75,9 +75,8 @@ def gunicorn_process(
     """
     port = free_port()
     cmd = gunicorn_command(
-        host="127.0.0.1", port=port, workers=workers, threads=threads
+        host="127.0.0.1", port=port, workers=workers, threads=threads, app=app
     )
-    cmd[cmd.index("autom8_site.wsgi")] = app
     output_file = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
     with output_file as output:
         proc = subprocess.Popen(
