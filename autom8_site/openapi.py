@@ -345,6 +345,7 @@ def _document(operation: dict, *, route: str | None, path: str, view) -> None:
         for code in _SUCCESS_CODES:
             responses.pop(code, None)
         responses[str(status)] = _success(route, status, shape)
+        _add_text_renderings(responses[str(status)], view)
         if route in REQUEST_BODIES:
             operation["requestBody"] = {
                 "required": True,
@@ -362,6 +363,16 @@ def _document(operation: dict, *, route: str | None, path: str, view) -> None:
         else:
             responses[str(status)] = _error(status)
     responses["default"] = _error(None)
+
+
+def _add_text_renderings(response: dict, view) -> None:
+    """Document the other media types the view renders (``/metrics``'s
+    Prometheus text) as text beside the JSON shape."""
+    content = response.get("content")
+    for renderer in getattr(view, "renderer_classes", ()) if content else ():
+        if renderer.media_type.split(";")[0] not in (_JSON, "*/*"):
+            kind = renderer.media_type.split(";")[0]
+            content[kind] = {"schema": {"type": "string", "format": "binary"}}
 
 
 def _success(route: str, status: int, shape: str | None) -> dict:

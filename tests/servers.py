@@ -45,12 +45,11 @@ def test_database_url() -> str:
 
 
 def process_env(**overrides: str) -> dict[str, str]:
-    """The environment for a child process that shares the test database."""
+    """The environment for a child process that shares the test database and
+    the node-local caches of this test process (see the root conftest)."""
     env = dict(os.environ)
     env["DATABASE_URL"] = test_database_url()
-    shared = settings.CACHES["shared"]
-    if "redis" not in shared["BACKEND"]:  # the node-local cache the tests use
-        env["CACHE_DIR"] = str(shared["LOCATION"])
+    env["CACHE_DIR"] = str(settings.CACHE_DIR)
     env["DJANGO_SETTINGS_MODULE"] = "autom8_site.settings"
     env.update(overrides)
     return env

@@ -112,7 +112,9 @@ def _login(api: SimpleNamespace, transport, username: str):
     )
 
 
-@pytest.mark.django_db
+# Each call commits, as a real client's requests do: pages cached before a
+# write are left once its transaction commits.
+@pytest.mark.django_db(transaction=True)
 class TestContactRoundTrip:
     def test_create_list_get_update_delete(self, generated, wsgi_transport, user):
         api = generated

@@ -117,13 +117,13 @@ def _active_runs() -> RenderableType:
         log
         for status in ACTIVE_STATUSES
         if status in TaskLog.Status.values
-        for log in task_log_list(status=status, limit=20)
+        for log in task_log_list(status=status, limit=20).logs
     ]
     return _runs_table("Queued and running tasks", logs)
 
 
 def _last_runs() -> RenderableType:
-    return _runs_table("Last runs", task_log_list(limit=8))
+    return _runs_table("Last runs", task_log_list(limit=8).logs)
 
 
 def _errors() -> RenderableType:
