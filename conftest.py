@@ -1,6 +1,7 @@
 """Suite-wide set-up shared by the app tests and the top-level tests."""
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -31,15 +32,25 @@ def _static_files_collected() -> None:
     from django.contrib.staticfiles.finders import get_finders
     from django.core.management import call_command
 
-    manifest = Path(settings.STATIC_ROOT, "staticfiles.json")
-    recorded = (
-        set(json.loads(manifest.read_text())["paths"]) if manifest.exists() else set()
-    )
-    found = {
-        path for finder in get_finders() for path, _storage in finder.list(IGNORED)
-    }
-    if not found <= recorded:
-        call_command("collectstatic", "--noinput", verbosity=0)
+    from security.files import private_open
+
+    root = Path(settings.STATIC_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    # Parallel test processes (xdist) must not collect into one folder at
+    # once: the first collects, the others then find the manifest complete.
+    with private_open(root.parent / ".collectstatic.lock", append=True) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = root / "staticfiles.json"
+        recorded = (
+            set(json.loads(manifest.read_text())["paths"])
+            if manifest.exists()
+            else set()
+        )
+        found = {
+            path for finder in get_finders() for path, _storage in finder.list(IGNORED)
+        }
+        if not found <= recorded:
+            call_command("collectstatic", "--noinput", verbosity=0)
 
 
 @pytest.fixture(scope="session", autouse=True)
