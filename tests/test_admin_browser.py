@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -26,6 +27,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from tasks.models import Task, TaskLog
+from tasks.selectors import scheduler_state
 from tasks.services.catalog import task_seed
 from tasks.tests.factories import TaskFactory, TaskLogFactory
 from tests.factories import DEFAULT_PASSWORD, AdminFactory
@@ -200,9 +202,18 @@ def test_admin_disables_a_task(logged_in, server):
     assert task.is_enabled is False
 
 
+def _wait_until(condition, *, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out waiting for {what}")
+        time.sleep(0.2)
+
+
 def test_admin_runs_a_task_now(logged_in, server, tmp_path):
     task_seed()
     with scheduler_process(output=tmp_path / "scheduler.log"):
+        _wait_until(lambda: scheduler_state().running, what="the scheduler to lead")
         logged_in.get(f"{server}/admin/tasks/task/")
         logged_in.find_element(
             By.CSS_SELECTOR, "input[name=_selected_action][value=cleanup]"
