@@ -16,7 +16,7 @@ class Contact(models.Model):
     """A person to reach. ``phone`` and ``email`` exist only as ciphertext in
     the database; their blind indexes serve uniqueness and exact lookups."""
 
-    name = models.CharField(max_length=100, db_index=True)
+    name = models.CharField(max_length=100)
     phone_encrypted = models.TextField(editable=False)
     phone_index = models.CharField(max_length=64, unique=True, editable=False)
     email_encrypted = models.TextField(null=True, blank=True, editable=False)
@@ -40,6 +40,7 @@ class Contact(models.Model):
         ]
         indexes = [
             # Keyset pagination walks (sort key, id) in both directions.
+            models.Index(fields=["name", "id"], name="contact_name_id"),
             models.Index(fields=["created_at", "id"], name="contact_created_id"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_id"),
         ]

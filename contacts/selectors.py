@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import caches
 from django.db.models import Q, QuerySet
 
 from contacts.models import (
@@ -21,6 +23,7 @@ from contacts.validation import (
 )
 from contract.errors import Invalid, cursor_invalid
 from contract.text import refuse_control_characters
+from security.cache.generations import SHARED_ALIAS, scope_generation
 from security.crypto import blind_index
 from security.paging import cursor_read, cursor_sign, page_window_check
 
@@ -53,9 +56,36 @@ def contact_get(*, contact_id: int) -> Contact | None:
     return Contact.objects.filter(pk=contact_id).first()
 
 
+# The unfiltered total is cached per contacts generation (see contact_count);
+# the timeout only bounds how long an unused entry stays.
+TOTAL_SCOPE = "contacts"
+TOTAL_SECONDS = 3600
+
+
 def contact_count() -> int:
-    """How many contacts are stored (the unfiltered listing's ``total``)."""
-    return Contact.objects.count()
+    """How many contacts are stored (the unfiltered listing's ``total``).
+
+    Kept in the shared cache under the contacts generation, which every
+    committed write moves on (``security.cache.generations``): an exact
+    ``count(*)`` walks the whole table (about half a second at a million
+    rows), so it runs once per change, not once per page. The generation is
+    read first, so a count is never stored under a generation newer than
+    the rows it counted.
+    """
+    generation = scope_generation(TOTAL_SCOPE)
+    if generation is None:  # the shared cache is away: count every time
+        return Contact.objects.count()
+    key = f"contacts:total:{generation}"
+    cache = caches[SHARED_ALIAS]
+    try:
+        total = cache.get(key)
+    except Exception:  # noqa: BLE001 - the database still answers
+        total = None
+    if total is None:
+        total = Contact.objects.count()
+        with contextlib.suppress(Exception):
+            cache.set(key, total, timeout=TOTAL_SECONDS)
+    return total
 
 
 def contact_phone_taken(*, phone: str, exclude_id: int | None = None) -> bool:
@@ -116,7 +146,8 @@ def contact_list(
     )
 
     matching = _filtered(name=name, phone=phone, email=email)
-    total = matching.count()
+    filtered = bool(name or phone or email)
+    total = matching.count() if filtered else contact_count()
     ordered = matching.order_by(*_ordering(sort, order))
     if position is not None:
         ordered = ordered.filter(_after(position))
@@ -165,12 +196,19 @@ def _ordering(sort: str, order: str) -> tuple[str, ...]:
 
 
 def _after(position: _Cursor) -> Q:
-    """Keyset condition: rows strictly after the cursor in its ordering."""
+    """Keyset condition: rows strictly after the cursor in its ordering.
+
+    The leading ``sort >= key`` (``<=`` descending) adds nothing logically;
+    it lets the database start the (sort, id) index scan at the cursor
+    instead of filtering every row before it.
+    """
     op = "lt" if position.order == "desc" else "gt"
     if position.sort == "id":
         return Q(**{f"id__{op}": position.last_id})
-    return Q(**{f"{position.sort}__{op}": position.key}) | Q(
-        **{position.sort: position.key, f"id__{op}": position.last_id}
+    bound = Q(**{f"{position.sort}__{op}e": position.key})
+    return bound & (
+        Q(**{f"{position.sort}__{op}": position.key})
+        | Q(**{position.sort: position.key, f"id__{op}": position.last_id})
     )
 
 
