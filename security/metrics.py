@@ -185,8 +185,14 @@ def request_record(*, request: HttpRequest, status: int, elapsed_ms: float) -> N
     A metrics folder that cannot be written (full disk, wrong owner) costs
     the numbers, never the request: the failure is logged once per process.
     """
+    _recording(_request_record, request, status, elapsed_ms)
+
+
+def _recording(record, *args) -> None:
+    """Run ``record``; an unwritable metrics folder is logged once, not raised."""
     try:
-        _request_record(request, status, elapsed_ms)
+        _ensure_dir()
+        record(*args)
     except OSError as exc:
         if not _ready.get("warned"):
             _ready["warned"] = True
@@ -194,7 +200,6 @@ def request_record(*, request: HttpRequest, status: int, elapsed_ms: float) -> N
 
 
 def _request_record(request: HttpRequest, status: int, elapsed_ms: float) -> None:
-    _ensure_dir()
     endpoint = request_endpoint(request)
     children = _request_children.get((endpoint, status))
     if children is None:
@@ -212,8 +217,11 @@ def _request_record(request: HttpRequest, status: int, elapsed_ms: float) -> Non
 def task_run_record(
     *, task: str, status: str, started_at: datetime | None, ended_at: datetime | None
 ) -> None:
-    """Count one finished task run and its duration."""
-    _ensure_dir()
+    """Count one finished task run and its duration (never raises for the files)."""
+    _recording(_task_run_record, task, status, started_at, ended_at)
+
+
+def _task_run_record(task, status, started_at, ended_at) -> None:
     TASK_RUNS.labels(task, status).inc()
     if started_at is not None and ended_at is not None:
         seconds = (ended_at - started_at).total_seconds()
@@ -327,6 +335,10 @@ def _quantile(q: float, counts: dict[str, float]) -> float | None:
 
 def cache_lookup_record(*, hit: bool) -> None:
     """Count one response-cache lookup (a shared-file write, no I/O wait)."""
+    _recording(_cache_lookup_record, hit)
+
+
+def _cache_lookup_record(hit: bool) -> None:
     CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
 
 

@@ -204,3 +204,27 @@ def test_an_unwritable_metrics_folder_never_fails_a_request(monkeypatch, tmp_pat
     request_record(request=_request("/api/v1/info"), status=200, elapsed_ms=1)
 
     assert metrics._ready.get("warned") is True
+
+
+def test_an_unwritable_metrics_folder_never_fails_a_cache_lookup(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
+    monkeypatch.setitem(metrics._ready, "dir", False)
+    monkeypatch.setitem(metrics._ready, "warned", False)
+
+    cache_lookup_record(hit=True)
+
+    assert metrics._ready.get("warned") is True
+
+
+def test_an_unwritable_metrics_folder_never_fails_a_task_run(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
+    monkeypatch.setitem(metrics._ready, "dir", False)
+    monkeypatch.setitem(metrics._ready, "warned", False)
+
+    task_run_record(task="backup", status="completed", started_at=None, ended_at=None)
+
+    assert metrics._ready.get("warned") is True
