@@ -168,7 +168,7 @@ def contact_seed_demo(
         raise ValueError("count must be 0 or more")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
+    rng = random.Random(seed)  # noqa: S311  # nosec B311 - demo data, not a secret
     now = timezone.now()
     created = 0
     while created < count:

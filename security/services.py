@@ -49,7 +49,7 @@ logger = logging.getLogger("autom8.auth")
 
 INVALID_CREDENTIALS = "Invalid username or password"
 INVALID_REFRESH = "Invalid, expired or revoked refresh token"
-REVOKED_TOKEN = "Token has been revoked"  # noqa: S105 - a message
+REVOKED_TOKEN = "Token has been revoked"  # noqa: S105  # nosec B105 - a message
 
 
 @dataclass(frozen=True)
