@@ -11,9 +11,9 @@ import json
 import httpx
 import pytest
 from django.db import connection
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from contacts.tests.factories import ContactFactory
+from security.tokens import SessionRefreshToken
 from tests import servers
 from tests.tcp_proxy import TcpProxy
 
@@ -44,7 +44,7 @@ def proxied(tmp_path):
 def _calls(base: str, user) -> list:
     """(name, send) for each kind of route; arranged while the database is up."""
     contact = ContactFactory()
-    refresh = RefreshToken.for_user(user)
+    refresh = SessionRefreshToken.for_session(user)  # as logins issue them
     auth = {"Authorization": f"Bearer {refresh.access_token}"}
     api = f"{base}/api/v1"
     new = {"name": "Amina Otieno", "phone": "+254712345679"}
