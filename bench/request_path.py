@@ -22,7 +22,13 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-ROUTES = ("/api/v1/auth/protected", "/api/v1/health")
+ROUTES = (
+    "/api/v1/auth/protected",
+    "/api/v1/health",
+    "/api/v1/contacts?limit=100",
+    "/api/v1/contacts/{id}",
+)
+CONTACTS = 100
 
 
 def _setup() -> dict[str, str]:
@@ -39,7 +45,26 @@ def _setup() -> dict[str, str]:
     call_command("migrate", verbosity=0)
     user, _ = get_user_model().objects.get_or_create(username="path-bench")
     token = RefreshToken.for_user(user).access_token
+    _seed_contacts()
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def _seed_contacts() -> None:
+    from contacts.models import Contact
+    from contacts.services import contact_create
+
+    for number in range(Contact.objects.count(), CONTACTS):
+        contact_create(
+            name=f"Bench Contact {number:03d}",
+            phone=f"+1202555{number:04d}",
+            email=f"bench{number}@example.com",
+        )
+
+
+def _path(route: str) -> str:
+    from contacts.models import Contact
+
+    return route.replace("{id}", str(Contact.objects.order_by("id").first().id))
 
 
 def _quiet_access_log() -> None:
@@ -85,8 +110,9 @@ def main() -> None:
     from django.test import Client
 
     client = Client()
-    for path in ROUTES:
-        headers = auth if path.endswith("protected") else {}
+    for route in ROUTES:
+        path = _path(route)
+        headers = {} if path.endswith("health") else auth
         _loop(client, path, headers, 50)  # warm up: connections, imports
         rates = [
             _loop(client, path, headers, args.requests) for _ in range(args.rounds)

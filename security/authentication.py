@@ -4,6 +4,11 @@ An authentication scheme name is case-insensitive (RFC 7235 §2.1), so
 ``Authorization: bearer <token>`` and ``BEARER <token>`` authenticate like
 ``Bearer <token>``; simplejwt alone compares the scheme byte for byte.
 
+A token's signature and claims are checked once per worker: the validated
+token is remembered by its exact bytes (``VALIDATED_TOKENS`` of them, the
+oldest forgotten first), and a remembered token is only checked again for
+expiry. Revocation, the user and the session are checked on every request.
+
 The token's user comes from ``security.user_cache`` (no query while the
 user is unchanged); the checks on it are simplejwt's: the user exists, is
 active and, with ``CHECK_REVOKE_TOKEN``, the token's password-hash claim
@@ -19,12 +24,26 @@ from rest_framework_simplejwt.authentication import (
     AUTH_HEADER_TYPE_BYTES,
     JWTAuthentication,
 )
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import (
+    AuthenticationFailed,
+    InvalidToken,
+    TokenError,
+)
 from rest_framework_simplejwt.tokens import Token
-from rest_framework_simplejwt.utils import get_md5_hash_password
+from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
 
 from security.services import REVOKED_TOKEN, token_session_valid
 from security.user_cache import user_get_cached
+
+VALIDATED_TOKENS = 1024
+# Raw token bytes -> the token simplejwt validated from them.
+_validated: dict[bytes, Token] = {}
+
+
+def _remember(raw_token: bytes, token: Token) -> None:
+    while len(_validated) >= VALIDATED_TOKENS:
+        _validated.pop(next(iter(_validated), None), None)
+    _validated[raw_token] = token
 
 
 class BearerAuthentication(JWTAuthentication):
@@ -52,6 +71,21 @@ class BearerAuthentication(JWTAuthentication):
             if scheme is not None:
                 header = b" ".join([scheme, *parts[1:]])
         return super().get_raw_token(header)
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        """simplejwt's validated token; a token seen before is only checked
+        for expiry (an expired one is validated afresh, for simplejwt's error)."""
+        token = _validated.get(raw_token)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+            except TokenError:
+                _validated.pop(raw_token, None)
+            else:
+                return token
+        token = super().get_validated_token(raw_token)
+        _remember(raw_token, token)
+        return token
 
     def get_user(self, validated_token: Token):
         """The token's user, checked as simplejwt checks it (messages included)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import functools
 import logging
 import os
 import queue
@@ -123,8 +124,7 @@ def _is_phone(groups: list[str], *, international: bool) -> bool:
     """True when some numbering plan accepts ``groups`` as one valid number."""
     digits = "".join(ch for ch in "".join(groups) if ch.isdigit())
     candidates = [(f"+{digits}", None)]
-    # Logging may run before the settings are (a server's master process).
-    region = settings.DEFAULT_PHONE_REGION if settings.configured else None
+    region = _default_region()
     if region and not international:
         candidates.append((digits, region))
     for number, region_code in candidates:
@@ -135,6 +135,11 @@ def _is_phone(groups: list[str], *, international: bool) -> bool:
         if phonenumbers.is_valid_number(parsed):
             return True
     return False
+
+
+def _default_region() -> str | None:
+    # Logging may run before the settings are (a server's master process).
+    return settings.DEFAULT_PHONE_REGION if settings.configured else None
 
 
 def _phone_groups(groups: list[str], counts: list[int], *, international: bool) -> int:
@@ -187,12 +192,29 @@ def _phone(match: re.Match) -> str:
     return "".join(out)
 
 
+# Short texts recur on every request (an access line's method, path, route,
+# message): their redaction is remembered, longer ones are always worked out.
+_REMEMBERED_LENGTH = 160
+
+
 def redact(text: str) -> str:
     """``text`` with emails, phone numbers, passwords and tokens masked.
 
     The one redactor of the project: log lines and stored task errors
     (``tasks.services.sanitize``) both go through it.
     """
+    if len(text) <= _REMEMBERED_LENGTH:
+        return _redact_short(text, _default_region())
+    return _redact(text)
+
+
+@functools.lru_cache(maxsize=2048)
+def _redact_short(text: str, region: str | None) -> str:
+    # ``region`` is part of the key: national numbers are read in it.
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     text = _JWT.sub(TOKEN_MARK, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {TOKEN_MARK}", text)
     text = _CREDENTIAL_URL.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)

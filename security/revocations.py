@@ -2,10 +2,10 @@
 
 Every authenticated request asks whether its access token (``jti:<id>``) or
 its session (``sid:<id>``) was revoked. The answer comes from an in-process
-snapshot of the unexpired ``RevokedToken`` keys, valid while the shared
-``revocations`` generation (``security.cache.generations``, moved on after
-every committed write to the table, by any process) is unchanged and for
-at most ``SNAPSHOT_SECONDS``. The generation is read before the table, so a
+snapshot of the unexpired ``RevokedToken`` keys (``security.cache.local``),
+valid while the shared ``revocations`` generation (moved on after every
+committed write to the table, by any process) is unchanged and for at most
+``SNAPSHOT_SECONDS``. The generation is read before the table, so a
 revocation committed meanwhile always leads to a reload. When the shared
 cache does not answer, the table is read on every request: revocation is
 never skipped, only made slower. A revocation whose generation bump was
@@ -14,48 +14,30 @@ lost to a cache outage reaches other processes within ``SNAPSHOT_SECONDS``.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.utils import timezone
 
-from security.cache.generations import scope_generation
+from security.cache.local import LocalCopies
 from security.models import RevokedToken
 
 SCOPE = "revocations"
 SNAPSHOT_SECONDS = 5.0
 
-
-@dataclass(frozen=True)
-class _Snapshot:
-    generation: int | None
-    loaded_at: float
-    keys: frozenset[str]
+_snapshot: LocalCopies[frozenset[str]] = LocalCopies(SCOPE, max_age=SNAPSHOT_SECONDS)
 
 
-_snapshot = _Snapshot(generation=None, loaded_at=0.0, keys=frozenset())
-_lock = threading.Lock()
-
-
-def revoked_keys() -> frozenset[str]:
-    """Keys of every revocation that has not expired yet."""
-    global _snapshot
-    generation = scope_generation(SCOPE)
-    current = _snapshot
-    fresh = time.monotonic() - current.loaded_at < SNAPSHOT_SECONDS
-    if generation is not None and generation == current.generation and fresh:
-        return current.keys
-    keys = frozenset(
+def _load() -> frozenset[str]:
+    return frozenset(
         RevokedToken.objects.filter(expires_at__gt=timezone.now()).values_list(
             "key", flat=True
         )
     )
-    if generation is not None:
-        with _lock:
-            _snapshot = _Snapshot(generation, time.monotonic(), keys)
-    return keys
+
+
+def revoked_keys() -> frozenset[str]:
+    """Keys of every revocation that has not expired yet."""
+    return _snapshot.get(None, _load)
 
 
 def any_revoked(keys: Iterable[str]) -> bool:
@@ -65,6 +47,4 @@ def any_revoked(keys: Iterable[str]) -> bool:
 
 def forget_revocations() -> None:
     """Drop this process's snapshot (tests that rewrite the table directly)."""
-    global _snapshot
-    with _lock:
-        _snapshot = _Snapshot(generation=None, loaded_at=0.0, keys=frozenset())
+    _snapshot.forget()

@@ -1,81 +1,70 @@
-"""Users of bearer tokens, kept in the shared cache between their changes.
+"""Users of bearer tokens, kept in each worker's memory between their changes.
 
 Authenticating a token needs its user's row (``is_active``, ``is_staff``,
 ``username``, and the password hash a revocation claim is checked against).
-The row is kept in the ``shared`` cache (Redis with ``REDIS_URL``, else
-node-local files every worker reads), keyed by user id, so a request whose
-user did not change costs no query.
+Each worker keeps the rows it has read (``security.cache.local``) while the
+shared ``users`` generation stands, so a request whose user did not change
+costs no query and no shared-cache read beyond the generation.
 
-Every save or delete of a user drops its entry, at once and again when the
-transaction commits (so a read between the two cannot keep the old row):
-the admin, ``changepassword``, ``createsuperuser`` and services all save.
-A queryset ``update()`` sends no signal; entries also expire after
-``USER_CACHE_SECONDS``, which bounds how long such a change goes unseen.
+The generation moves after every committed write to the user table, from
+any process (``security.cache.generations`` watches the statements: saves,
+deletes and queryset updates alike). A save or delete through the ORM also
+moves it at once, before the commit, so a change is seen by the next
+request even inside an enclosing transaction; the commit moves it again, so
+a row read between the two is never kept. Copies also expire after
+``USER_CACHE_SECONDS``, which bounds how long a change whose generation bump
+was lost to a shared-cache outage goes unseen.
+
+Each request gets its own copy of the row: whatever a request caches on its
+user (permissions) stays with that request.
 """
 
 from __future__ import annotations
 
-import logging
+import copy
 
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from rest_framework_simplejwt import settings as jwt_settings
 
-logger = logging.getLogger("autom8.auth")
+from security.cache.generations import scopes_bump
+from security.cache.local import LocalCopies
 
-CACHE_ALIAS = "shared"
+SCOPE = "users"
 USER_CACHE_SECONDS = 60
-_KEY = "auth-user:{}"
+_DISPATCH_UID = "autom8.user_cache"
 
-
-def _cache():
-    return caches[CACHE_ALIAS]
+_users: LocalCopies = LocalCopies(SCOPE, max_age=USER_CACHE_SECONDS)
 
 
 def user_get_cached(*, user_id: object):
-    """The user with this id, from the cache or else the database; None if absent."""
-    key = _KEY.format(user_id)
-    try:
-        user = _cache().get(key)
-    except Exception as exc:  # noqa: BLE001 - the database still answers
-        logger.warning("User cache unreadable (%s)", type(exc).__name__)
-        user = None
-    if user is not None:
-        return user
-    user_model = get_user_model()
-    user = user_model.objects.filter(
-        **{jwt_settings.api_settings.USER_ID_FIELD: user_id}
-    ).first()
-    if user is not None:
-        try:
-            _cache().set(key, user, timeout=USER_CACHE_SECONDS)
-        except Exception as exc:  # noqa: BLE001 - serving matters more
-            logger.warning("User cache not written (%s)", type(exc).__name__)
-    return user
+    """The user with this id, from this worker's copies or else the database;
+    None if absent."""
+
+    def load():
+        return (
+            get_user_model()
+            .objects.filter(**{jwt_settings.api_settings.USER_ID_FIELD: user_id})
+            .first()
+        )
+
+    user = _users.get(user_id, load)
+    return None if user is None else copy.copy(user)
 
 
-def user_forget(*, user_id: object) -> None:
-    """Drop the cached user now and again when the current transaction commits."""
-    key = _KEY.format(user_id)
-
-    def forget() -> None:
-        try:
-            _cache().delete(key)
-        except Exception as exc:  # noqa: BLE001 - it still expires by itself
-            logger.warning("User cache entry not dropped (%s)", type(exc).__name__)
-
-    forget()
-    transaction.on_commit(forget, robust=True)
+def users_changed() -> None:
+    """Move the users generation now and again when the transaction commits."""
+    scopes_bump(SCOPE)
+    transaction.on_commit(lambda: scopes_bump(SCOPE), robust=True)
 
 
 def _user_changed(sender, instance, **kwargs) -> None:
-    user_forget(user_id=getattr(instance, jwt_settings.api_settings.USER_ID_FIELD))
+    users_changed()
 
 
 def connect_signals() -> None:
-    """Drop a user's cache entry whenever the user is saved or deleted."""
+    """Drop every worker's copies whenever a user is saved or deleted."""
     user_model = get_user_model()
-    post_save.connect(_user_changed, sender=user_model, dispatch_uid=_KEY)
-    post_delete.connect(_user_changed, sender=user_model, dispatch_uid=_KEY)
+    post_save.connect(_user_changed, sender=user_model, dispatch_uid=_DISPATCH_UID)
+    post_delete.connect(_user_changed, sender=user_model, dispatch_uid=_DISPATCH_UID)

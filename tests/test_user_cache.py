@@ -1,9 +1,14 @@
-"""Bearer authentication from the shared user cache, and its invalidation."""
+"""Bearer authentication from each worker's copies of tokens and users,
+and their invalidation."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import httpx
 import pytest
+from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
@@ -79,6 +84,18 @@ class TestCachedUser:
 
         assert (before, after) == (200, 401)
 
+    def test_a_permission_cached_by_one_request_is_not_seen_by_the_next(
+        self, user_client, user
+    ):
+        from security.user_cache import user_get_cached
+
+        first = user_get_cached(user_id=user.pk)
+        first.has_perm("contacts.view_contact_pii")
+
+        second = user_get_cached(user_id=user.pk)
+
+        assert not hasattr(second, "_perm_cache")
+
     def test_an_unreadable_cache_falls_back_to_the_database(self, settings, user):
         settings.CACHES = {
             **settings.CACHES,
@@ -113,3 +130,41 @@ def test_a_deactivation_reaches_every_worker_at_once():
         ]
 
     assert (warmed, after) == ([200] * 4, [401] * 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queryset_update_of_a_user_is_seen_at_once():
+    user = UserFactory()
+    client = bearer_client(user)
+    before = client.get(PROTECTED_URL).status_code
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+
+    after = client.get(PROTECTED_URL).status_code
+
+    assert (before, after) == (200, 401)
+
+
+class TestRememberedTokens:
+    def test_a_token_seen_before_is_refused_once_it_expires(self, user):
+        token = RefreshToken.for_user(user).access_token
+        token.set_exp(lifetime=timedelta(seconds=3))
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        before = client.get(PROTECTED_URL).status_code
+        time.sleep(max(0.0, token["exp"] - time.time()) + 0.1)
+
+        after = client.get(PROTECTED_URL)
+
+        assert (before, after.status_code) == (200, 401)
+
+    def test_an_altered_copy_of_a_token_seen_before_is_refused(self, user):
+        token = str(RefreshToken.for_user(user).access_token)
+        good = APIClient()
+        good.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        good.get(PROTECTED_URL)
+        altered = APIClient()
+        altered.credentials(HTTP_AUTHORIZATION=f"Bearer {token[:-2]}AA")
+
+        response = altered.get(PROTECTED_URL)
+
+        assert response.status_code == 401

@@ -12,6 +12,7 @@ import contextlib
 from pathlib import Path
 
 from diskcache import DjangoCache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 PRIVATE_DIRECTORY = 0o700
 
@@ -36,6 +37,18 @@ class NodeCache(DjangoCache):
         with contextlib.suppress(PermissionError):  # another owner's directory
             path.chmod(PRIVATE_DIRECTORY)
         super().__init__(directory, params)
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None, **kwargs) -> bool:
+        """diskcache's ``add``, answered by a plain read when ``key`` exists.
+
+        diskcache adds inside a write transaction even when the key is
+        already there. A rate-limit counter is added once per window and
+        then found on every request, so the read spares each request the
+        write lock that all workers of the node share.
+        """
+        if self.has_key(key, version=version):
+            return False
+        return super().add(key, value, timeout, version, **kwargs)
 
     def close(self, **kwargs) -> None:
         """Keep the SQLite connections open across requests."""

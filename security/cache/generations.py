@@ -37,18 +37,22 @@ import logging
 import secrets
 
 from django.apps import apps
+from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 
 logger = logging.getLogger("autom8.cache")
 
 SHARED_ALIAS = "shared"
-# Cached scope -> the model whose table it is read from. ``revocations`` is
-# not a page scope: security.revocations keeps its snapshot by it.
+# Scope -> the model whose table its copies are read from. Pages are cached
+# under ``contacts`` and ``task_logs``; ``revocations`` and ``users`` keep
+# the in-process copies of ``security.cache.local`` (revocation snapshot,
+# authenticated users).
 SCOPE_MODELS = {
     "contacts": "contacts.Contact",
     "task_logs": "tasks.TaskLog",
     "revocations": "security.RevokedToken",
+    "users": settings.AUTH_USER_MODEL,
 }
 SCOPES = tuple(SCOPE_MODELS)
 # The first six letters of the statements that change rows.

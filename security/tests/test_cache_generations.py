@@ -37,9 +37,14 @@ class TestWrittenScopes:
         assert written_scopes(sql) == ()
 
     def test_a_write_to_another_table_is_no_cached_scope(self):
-        sql = 'UPDATE "auth_user" SET "is_active" = %s'
+        sql = 'UPDATE "django_session" SET "expire_date" = %s'
 
         assert written_scopes(sql) == ()
+
+    def test_a_queryset_update_of_users_writes_the_users_scope(self):
+        sql = 'UPDATE "auth_user" SET "is_active" = %s'
+
+        assert written_scopes(sql) == ("users",)
 
 
 @pytest.mark.django_db
