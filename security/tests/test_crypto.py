@@ -1,4 +1,7 @@
-"""Field encryption (MultiFernet over FIELD_ENCRYPTION_KEYS) and blind indexes."""
+"""Field encryption (AES-GCM under FIELD_ENCRYPTION_KEYS, earlier Fernet
+tokens still read) and blind indexes."""
+
+import base64
 
 import pytest
 from cryptography.fernet import Fernet
@@ -47,7 +50,8 @@ def test_first_key_encrypts():
     with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
         token = encrypt("+254712345678")
 
-    assert Fernet(NEW_KEY.encode()).decrypt(token.encode()) == b"+254712345678"
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+        assert decrypt(token) == "+254712345678"
 
 
 def test_any_configured_key_decrypts():
@@ -71,7 +75,50 @@ def test_keys_may_be_given_as_a_comma_separated_string():
     with override_settings(FIELD_ENCRYPTION_KEYS=f"{NEW_KEY}, {OLD_KEY}"):
         token = encrypt("x")
 
-    assert Fernet(NEW_KEY.encode()).decrypt(token.encode()) == b"x"
+    with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+        assert decrypt(token) == "x"
+
+
+class TestEarlierFernetTokens:
+    def test_a_fernet_token_of_a_configured_key_is_read(self):
+        token = Fernet(OLD_KEY.encode()).encrypt(b"+254712345678").decode()
+
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
+            assert decrypt(token) == "+254712345678"
+
+    def test_a_fernet_token_of_the_first_key_is_not_current(self):
+        token = Fernet(NEW_KEY.encode()).encrypt(b"x").decode()
+
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+            assert is_current(token) is False
+
+    def test_reencrypt_turns_a_fernet_token_into_a_current_one(self):
+        token = Fernet(OLD_KEY.encode()).encrypt(b"x").decode()
+
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY, OLD_KEY]):
+            rotated = reencrypt(token)
+            assert (is_current(rotated), decrypt(rotated)) == (True, "x")
+
+    def test_a_fernet_token_of_a_removed_key_is_unreadable(self):
+        token = Fernet(OLD_KEY.encode()).encrypt(b"x").decode()
+
+        with override_settings(FIELD_ENCRYPTION_KEYS=[NEW_KEY]):
+            with pytest.raises(UnreadableCiphertext):
+                decrypt(token)
+
+
+def test_an_altered_token_is_unreadable():
+    token = encrypt("+254712345678")
+    raw = bytearray(base64.urlsafe_b64decode(token))
+    raw[-1] ^= 1
+
+    with pytest.raises(UnreadableCiphertext):
+        decrypt(base64.urlsafe_b64encode(bytes(raw)).decode())
+
+
+def test_a_token_that_is_not_base64_is_unreadable():
+    with pytest.raises(UnreadableCiphertext):
+        decrypt("not a token!")
 
 
 def test_token_of_the_first_key_is_current():
