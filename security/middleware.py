@@ -9,6 +9,8 @@ For each request ``ResponseEnvelopeMiddleware``:
   (PostgreSQL cannot store one, and no valid request needs it), 414 or 431
   when the request line or a header is over ``security.limits``;
 * answers 413 when a view reads a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``;
+* reads each cache generation once per request
+  (``security.cache.generations.per_request``);
 * turns any exception a view raises into the bare 500 envelope, logged with
   the request id (also under ``DEBUG``: no traceback page), except an
   unreachable database: 503 with ``Retry-After`` and one warning line;
@@ -49,6 +51,7 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
+from security.cache.generations import per_request as generations_per_request
 from security.exceptions import (
     KEEP_BODY_ATTRIBUTE,
     database_unavailable,
@@ -131,7 +134,8 @@ class ResponseEnvelopeMiddleware:
         try:
             response = oversized_request(request) or nul_error(request)
             if response is None:
-                response = self.get_response(request)
+                with generations_per_request():
+                    response = self.get_response(request)
             response = _as_envelope(response)
             _harden(request, response)
             _add_rate_limit_headers(request, response)

@@ -3,8 +3,8 @@
 Every authenticated request asks whether its access token (``jti:<id>``) or
 its session (``sid:<id>``) was revoked. The answer comes from an in-process
 snapshot of the unexpired ``RevokedToken`` keys (``security.cache.local``),
-valid while the shared ``revocations`` generation (moved on after every
-committed write to the table, by any process) is unchanged and for at most
+valid while the shared ``auth`` generation (moved on after every committed
+write to the table or the user table, by any process) is unchanged and for at most
 ``SNAPSHOT_SECONDS``. The generation is read before the table, so a
 revocation committed meanwhile always leads to a reload. When the shared
 cache does not answer, the table is read on every request: revocation is
@@ -18,10 +18,11 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
+from security.cache.generations import AUTH_SCOPE
 from security.cache.local import LocalCopies
 from security.models import RevokedToken
 
-SCOPE = "revocations"
+SCOPE = AUTH_SCOPE
 SNAPSHOT_SECONDS = 5.0
 
 _snapshot: LocalCopies[frozenset[str]] = LocalCopies(SCOPE, max_age=SNAPSHOT_SECONDS)

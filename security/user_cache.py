@@ -3,8 +3,9 @@
 Authenticating a token needs its user's row (``is_active``, ``is_staff``,
 ``username``, and the password hash a revocation claim is checked against).
 Each worker keeps the rows it has read (``security.cache.local``) while the
-shared ``users`` generation stands, so a request whose user did not change
-costs no query and no shared-cache read beyond the generation.
+shared ``auth`` generation stands, so a request whose user did not change
+costs no query and no shared-cache read beyond the generation (read once
+per request for the user and the revocations alike).
 
 The generation moves after every committed write to the user table, from
 any process (``security.cache.generations`` watches the statements: saves,
@@ -28,10 +29,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from rest_framework_simplejwt import settings as jwt_settings
 
-from security.cache.generations import scopes_bump
+from security.cache.generations import AUTH_SCOPE, scopes_bump
 from security.cache.local import LocalCopies
 
-SCOPE = "users"
+SCOPE = AUTH_SCOPE
 USER_CACHE_SECONDS = 60
 _DISPATCH_UID = "autom8.user_cache"
 
@@ -54,7 +55,7 @@ def user_get_cached(*, user_id: object):
 
 
 def users_changed() -> None:
-    """Move the users generation now and again when the transaction commits."""
+    """Move the auth generation now and again when the transaction commits."""
     scopes_bump(SCOPE)
     transaction.on_commit(lambda: scopes_bump(SCOPE), robust=True)
 

@@ -32,9 +32,12 @@ an earlier page could have been stored under.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import secrets
+from collections.abc import Iterator
 
 from django.apps import apps
 from django.conf import settings
@@ -44,17 +47,21 @@ from django.db import transaction
 logger = logging.getLogger("autom8.cache")
 
 SHARED_ALIAS = "shared"
-# Scope -> the model whose table its copies are read from. Pages are cached
-# under ``contacts`` and ``task_logs``; ``revocations`` and ``users`` keep
-# the in-process copies of ``security.cache.local`` (revocation snapshot,
-# authenticated users).
+AUTH_SCOPE = "auth"
+# Scope -> the models whose tables its copies are read from. Pages are
+# cached under ``contacts`` and ``task_logs``; ``auth`` keeps the in-process
+# copies of ``security.cache.local`` that authenticate a request (the
+# revoked tokens, the users), so one generation read serves both.
 SCOPE_MODELS = {
-    "contacts": "contacts.Contact",
-    "task_logs": "tasks.TaskLog",
-    "revocations": "security.RevokedToken",
-    "users": settings.AUTH_USER_MODEL,
+    "contacts": ("contacts.Contact",),
+    "task_logs": ("tasks.TaskLog",),
+    AUTH_SCOPE: ("security.RevokedToken", settings.AUTH_USER_MODEL),
 }
 SCOPES = tuple(SCOPE_MODELS)
+# Within one request a scope's generation is read once (``per_request``).
+_request_generations: contextvars.ContextVar[dict[str, int] | None] = (
+    contextvars.ContextVar("autom8_request_generations", default=None)
+)
 # The first six letters of the statements that change rows.
 _WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "REPLAC", "TRUNCA"})
 
@@ -67,9 +74,35 @@ def _fresh_start() -> int:
     return secrets.randbits(48)
 
 
+@contextlib.contextmanager
+def per_request() -> Iterator[None]:
+    """Within the block each scope's generation is read from the shared cache
+    once; a bump in the block (a write of the request) forgets it.
+
+    A request needs a generation before it reads data (authenticating,
+    looking a page up, counting); reading it once at the first need keeps
+    every later read of the request at least as new as the generation.
+    """
+    token = _request_generations.set({})
+    try:
+        yield
+    finally:
+        _request_generations.reset(token)
+
+
 def scope_generation(scope: str) -> int | None:
     """The current generation of ``scope``; None when the shared cache does
     not answer (the caller then serves without the cache)."""
+    remembered = _request_generations.get()
+    if remembered is not None and scope in remembered:
+        return remembered[scope]
+    value = _read_generation(scope)
+    if remembered is not None and value is not None:
+        remembered[scope] = value
+    return value
+
+
+def _read_generation(scope: str) -> int | None:
     cache = caches[SHARED_ALIAS]
     key = _key(scope)
     try:
@@ -85,6 +118,10 @@ def scope_generation(scope: str) -> int | None:
 
 def scopes_bump(*scopes: str) -> None:
     """Move each scope's generation on: no page cached before is served again."""
+    remembered = _request_generations.get()
+    if remembered:
+        for scope in scopes:
+            remembered.pop(scope, None)
     cache = caches[SHARED_ALIAS]
     for scope in scopes:
         try:
@@ -114,7 +151,8 @@ def _bump(cache, key: str) -> None:
 def _watched_tables() -> dict[str, str]:
     return {
         apps.get_model(label)._meta.db_table: scope
-        for scope, label in SCOPE_MODELS.items()
+        for scope, labels in SCOPE_MODELS.items()
+        for label in labels
     }
 
 
@@ -122,7 +160,11 @@ def written_scopes(sql: str) -> tuple[str, ...]:
     """The scopes whose tables the statement ``sql`` may change."""
     if sql.lstrip()[:6].upper() not in _WRITE_VERBS:
         return ()
-    return tuple(scope for table, scope in _watched_tables().items() if table in sql)
+    return tuple(
+        dict.fromkeys(
+            scope for table, scope in _watched_tables().items() if table in sql
+        )
+    )
 
 
 def _invalidate_on_write(execute, sql, params, many, context):

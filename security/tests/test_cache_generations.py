@@ -8,6 +8,7 @@ from contacts.models import Contact
 from contacts.tests.factories import ContactFactory
 from security.cache.generations import (
     SHARED_ALIAS,
+    per_request,
     scope_generation,
     scopes_bump,
     written_scopes,
@@ -41,10 +42,10 @@ class TestWrittenScopes:
 
         assert written_scopes(sql) == ()
 
-    def test_a_queryset_update_of_users_writes_the_users_scope(self):
+    def test_a_queryset_update_of_users_writes_the_auth_scope(self):
         sql = 'UPDATE "auth_user" SET "is_active" = %s'
 
-        assert written_scopes(sql) == ("users",)
+        assert written_scopes(sql) == ("auth",)
 
 
 @pytest.mark.django_db
@@ -62,6 +63,20 @@ class TestScopeGeneration:
         scopes_bump("contacts")
 
         assert scope_generation("task_logs") == before
+
+    def test_a_request_reads_a_generation_once(self):
+        with per_request():
+            first = scope_generation("contacts")
+            caches[SHARED_ALIAS].incr("cache:generation:contacts")
+
+            assert scope_generation("contacts") == first
+
+    def test_a_bump_within_a_request_is_seen_by_the_request(self):
+        with per_request():
+            before = scope_generation("contacts")
+            scopes_bump("contacts")
+
+            assert scope_generation("contacts") != before
 
     def test_a_lost_generation_starts_again_at_a_new_value(self):
         before = scope_generation("contacts")
