@@ -17,6 +17,7 @@ matches the current password.
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import settings as jwt_settings
@@ -52,6 +53,17 @@ class BearerAuthentication(JWTAuthentication):
     A token issued before the user's password changed, revoked by logout or
     of a revoked session is refused with 401.
     """
+
+    def __init__(self) -> None:
+        # simplejwt's __init__ looks the user model up on every request (DRF
+        # builds authenticators per request) for its get_user, which
+        # get_user below replaces; the lookup is made when asked for.
+        super(JWTAuthentication, self).__init__()
+
+    @property
+    def user_model(self):
+        """The user model, as simplejwt's authenticator exposes it."""
+        return get_user_model()
 
     def authenticate(self, request):
         """(user, token) for a valid bearer token that still stands, else None."""
