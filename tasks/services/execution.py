@@ -119,6 +119,10 @@ def task_log_start(
     task_logs_reconcile(now=log.started_at, task_type=task_id)
     try:
         with transaction.atomic():
+            # Stamped inside the transaction (on SQLite, once the write lock
+            # is held), not before waiting for it: a run never appears to
+            # start before the previous run of the task was recorded ended.
+            log.started_at = log.heartbeat_at = timezone.now()
             log.save()
     except IntegrityError as exc:
         raise _conflict(task_id, scheduled_for) from exc
