@@ -77,25 +77,7 @@ def _env_template() -> dict[str, str]:
 
 class TestGunicornConf:
     def test_gunicorn_accepts_the_configuration(self, tmp_path):
-        env = {**os.environ, "AUTOM8_VAR_DIR": str(tmp_path)}
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'check.sqlite3'}"
-
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--check-config",
-                "-c",
-                str(GUNICORN_CONF),
-                "autom8_site.wsgi",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _gunicorn_check(tmp_path, "--check-config")
 
         assert done.returncode == 0, done.stderr
 
@@ -116,22 +98,7 @@ class TestGunicornConf:
         assert 0 < conf["keepalive"] < 30
 
     def test_gunicorn_writes_errors_but_no_access_log(self, tmp_path):
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--print-config",
-                "-c",
-                str(GUNICORN_CONF),
-                "autom8_site.wsgi",
-            ],
-            cwd=BASE_DIR,
-            env=_server_env(tmp_path),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _gunicorn_check(tmp_path, "--print-config")
 
         resolved = dict(re.findall(r"^(\w+)\s+= (.*)$", done.stdout, re.M))
         assert done.returncode == 0, done.stderr
@@ -144,14 +111,7 @@ class TestGunicornConf:
         log = tmp_path / "out.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    str(GUNICORN_CONF),
-                    "autom8_site.wsgi",
-                ],
+                _gunicorn_command(),
                 cwd=BASE_DIR,
                 env=env,
                 stdout=out,
@@ -174,6 +134,24 @@ class TestGunicornConf:
         assert [line.get("module") for line in lines] == ["autom8.request"]
         assert lines[0]["status_code"] == response.status_code
         assert lines[0]["path"] == "/api/v1/info"
+
+
+def _gunicorn_command(*flags: str) -> list[str]:
+    """gunicorn serving the application with the deploy configuration."""
+    conf = ["-c", str(GUNICORN_CONF), "autom8_site.wsgi"]
+    return [sys.executable, "-m", "gunicorn", *flags, *conf]
+
+
+def _gunicorn_check(tmp_path: Path, flag: str) -> subprocess.CompletedProcess:
+    """gunicorn run with a flag that checks the configuration and exits."""
+    return subprocess.run(
+        _gunicorn_command(flag),
+        cwd=BASE_DIR,
+        env=_server_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
