@@ -90,21 +90,20 @@ class TestLeaseLeadership:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("lease_settings")
 class TestLeaseDuringAnOutage:
-    def test_leader_keeps_leading_while_its_lease_outlasts_the_next_beat(self):
+    @pytest.mark.parametrize(
+        ("seconds_later", "leads"),
+        [(1, True), (6, False)],
+        ids=["next-beat-within-the-lease", "next-beat-past-the-lease"],
+    )
+    def test_leader_leads_only_while_its_lease_outlasts_the_next_beat(
+        self, seconds_later, leads
+    ):
         now = timezone.now()
         leader = LeaseLeadership(identity="a:1")
         leader.try_lead(now=now)
 
         with database_down():
-            assert leader.try_lead(now=now + timedelta(seconds=1)) is True
-
-    def test_leader_steps_down_before_its_lease_runs_out(self):
-        now = timezone.now()
-        leader = LeaseLeadership(identity="a:1")
-        leader.try_lead(now=now)
-
-        with database_down():
-            assert leader.try_lead(now=now + timedelta(seconds=6)) is False
+            assert leader.try_lead(now=now + timedelta(seconds=seconds_later)) is leads
 
     def test_a_follower_does_not_lead_without_the_database(self):
         with database_down():
