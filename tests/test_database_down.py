@@ -213,6 +213,17 @@ def test_health_keeps_its_own_503_body(client, outage):
     assert response.json()["status"] == "unhealthy"
 
 
+def test_health_logs_its_warning_line_and_no_error_line(client, outage):
+    outage.start()
+
+    with json_logs() as logs:
+        client.get("/api/v1/health")
+
+    assert [(line["module"], line["level"]) for line in _problems(logs)] == [
+        ("autom8.health", "WARNING")
+    ]
+
+
 def test_djangos_500_handler_answers_503_for_an_unreachable_database():
     request = RequestFactory().get("/admin/")
     try:
