@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from autom8_site.health import UNHEALTHY, system_health
 from contract.discovery import deprecation_notice, health_body, info_body, root_body
 from security.deprecation import deprecated_routes
+from security.exceptions import mark_logged
 
 # Response bodies are documented from contract/snapshot.json by the
 # autom8_site.openapi hook.
@@ -78,7 +79,13 @@ class HealthView(PublicView):
             cache=health.cache,
             scheduler=health.scheduler,
         )
-        return Response(body, status=503 if health.status == UNHEALTHY else 200)
+        if health.status != UNHEALTHY:
+            return Response(body)
+        response = Response(body, status=503)
+        # The failed check logged its own warning; without this Django would
+        # add an ERROR line for every probe answered during an outage.
+        mark_logged(response)
+        return response
 
 
 @extend_schema(tags=["discovery"])

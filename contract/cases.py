@@ -35,29 +35,24 @@ class Case:
     maps: frozenset[str] = field(default_factory=frozenset)
 
 
+def _samples(build: Callable[..., object], /, *variants: dict, **common) -> list:
+    """``build`` called once per variant, each time with the ``common`` values."""
+    return [build(**common, **variant) for variant in variants]
+
+
 def _root() -> list[object]:
     return [discovery.root_body(version="1.0.0")]
 
 
 def _health() -> list[object]:
-    return [
-        discovery.health_body(
-            status="healthy",
-            version="1.0.0",
-            environment="development",
-            database="ok",
-            cache="ok",
-            scheduler="ok",
-        ),
-        discovery.health_body(
-            status="unhealthy",
-            version="1.0.0",
-            environment="production",
-            database="down",
-            cache="down",
-            scheduler="not_running",
-        ),
-    ]
+    up = {"database": "ok", "cache": "ok", "scheduler": "ok"}
+    down = {"database": "down", "cache": "down", "scheduler": "not_running"}
+    return _samples(
+        discovery.health_body,
+        {"status": "healthy", "environment": "development", **up},
+        {"status": "unhealthy", "environment": "production", **down},
+        version="1.0.0",
+    )
 
 
 def _info() -> list[object]:
@@ -67,25 +62,14 @@ def _info() -> list[object]:
         successor="/api/v1/new",
         sunset=date(2027, 6, 30),
     )
-    common = {"version": "1.0.0", "environment": "development"}
-    return [
-        discovery.info_body(
-            **common,
-            signed=True,
-            rate_limiting=True,
-            cors_enabled=True,
-            https_only=True,
-            notices=[notice],
-        ),
-        discovery.info_body(
-            **common,
-            signed=False,
-            rate_limiting=False,
-            cors_enabled=False,
-            https_only=False,
-            notices=[],
-        ),
-    ]
+    switches = ("signed", "rate_limiting", "cors_enabled", "https_only")
+    return _samples(
+        discovery.info_body,
+        {**dict.fromkeys(switches, True), "notices": [notice]},
+        {**dict.fromkeys(switches, False), "notices": []},
+        version="1.0.0",
+        environment="development",
+    )
 
 
 def _error() -> list[object]:
@@ -161,28 +145,29 @@ def _task(*, enabled: bool) -> Task:
     )
 
 
+# A failed run with every optional value set, and a running one with none.
+_FAILED_LOG = {
+    "pk": 42,
+    "task_type": "backup",
+    "task_name": "Daily Backup",
+    "status": TaskLog.Status.FAILED,
+    "started_at": MOMENT,
+    "completed_at": LATER,
+    "result": '{"file": "backup.sqlite3.gz"}',
+    "error": "disk full",
+}
+_RUNNING_LOG = {
+    **_FAILED_LOG,
+    "pk": 43,
+    "task_type": "cleanup",
+    "task_name": "Hourly Cleanup",
+    "status": TaskLog.Status.RUNNING,
+    **dict.fromkeys(("completed_at", "result", "error")),
+}
+
+
 def _task_log(*, finished: bool) -> TaskLog:
-    if finished:
-        return TaskLog(
-            pk=42,
-            task_type="backup",
-            task_name="Daily Backup",
-            status=TaskLog.Status.FAILED,
-            started_at=MOMENT,
-            completed_at=LATER,
-            result='{"file": "backup.sqlite3.gz"}',
-            error="disk full",
-        )
-    return TaskLog(
-        pk=43,
-        task_type="cleanup",
-        task_name="Hourly Cleanup",
-        status=TaskLog.Status.RUNNING,
-        started_at=MOMENT,
-        completed_at=None,
-        result=None,
-        error=None,
-    )
+    return TaskLog(**(_FAILED_LOG if finished else _RUNNING_LOG))
 
 
 def _task_dicts() -> list[dict]:
@@ -288,15 +273,14 @@ def _system_metrics() -> list[object]:
 
 def _api_metrics() -> list[object]:
     stats = _task_log_stats()
-    system = _system_metrics()[0]
-    full = metrics_contract.api_metrics_body(
-        total=10,
-        errors=1,
-        error_rate=10.0,
-        p50_ms=3.2,
-        p95_ms=12.5,
-        p99_ms=40.0,
-        by_endpoint={
+    full = {
+        "total": 10,
+        "errors": 1,
+        "error_rate": 10.0,
+        "p50_ms": 3.2,
+        "p95_ms": 12.5,
+        "p99_ms": 40.0,
+        "by_endpoint": {
             "GET /api/v1/contacts": metrics_contract.endpoint_metrics_entry(
                 count=10, errors=1, p50_ms=3.2, p95_ms=12.5, p99_ms=40.0
             ),
@@ -304,31 +288,26 @@ def _api_metrics() -> list[object]:
                 count=2, errors=0, p50_ms=None, p95_ms=None, p99_ms=None
             ),
         },
-        cache_hits=7,
-        cache_misses=3,
-        tasks=stats[0],
-        contacts=3,
-        task_logs=3,
-        system=system,
-        integrity_verified=True,
+        "cache_hits": 7,
+        "cache_misses": 3,
+        "tasks": stats[0],
+        "contacts": 3,
+        "task_logs": 3,
+        "integrity_verified": True,
+    }
+    counts = ("total", "errors", "cache_hits", "cache_misses", "contacts", "task_logs")
+    empty = {
+        **full,
+        **dict.fromkeys(counts, 0),
+        **dict.fromkeys(("p50_ms", "p95_ms", "p99_ms")),
+        "error_rate": 0.0,
+        "by_endpoint": {},
+        "tasks": stats[1],
+        "integrity_verified": False,
+    }
+    return _samples(
+        metrics_contract.api_metrics_body, full, empty, system=_system_metrics()[0]
     )
-    empty = metrics_contract.api_metrics_body(
-        total=0,
-        errors=0,
-        error_rate=0.0,
-        p50_ms=None,
-        p95_ms=None,
-        p99_ms=None,
-        by_endpoint={},
-        cache_hits=0,
-        cache_misses=0,
-        tasks=stats[1],
-        contacts=0,
-        task_logs=0,
-        system=system,
-        integrity_verified=False,
-    )
-    return [full, empty]
 
 
 def _error_log() -> list[object]:

@@ -52,13 +52,10 @@ limit_request_field_size = LIMIT_REQUEST_FIELD_SIZE
 # TRUSTED_PROXIES decides client IPs for rate limits and logs.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-accesslog = "-"
+# No access log of gunicorn's own: the application writes one JSON line per
+# request (security/middleware.py: method, path, route, status, duration,
+# user, request id), so a second line from gunicorn would log every request
+# twice. Its error log stays: worker starts, exits and timeouts.
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
-# One JSON object per request, like the application's own log lines.
-access_log_format = (
-    '{"logger": "gunicorn.access", "time": "%(t)s", "remote": "%(h)s",'
-    ' "method": "%(m)s", "path": "%(U)s", "query": "%(q)s", "status": %(s)s,'
-    ' "bytes": "%(B)s", "duration_us": %(D)s, "request_id": "%({x-request-id}o)s",'
-    ' "user_agent": "%(a)s"}'
-)

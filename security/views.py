@@ -7,12 +7,12 @@ from dataclasses import asdict
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4 as PROMETHEUS_TYPE
 from prometheus_client.openmetrics.exposition import (
     CONTENT_TYPE_LATEST as OPENMETRICS_TYPE,
 )
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -44,15 +44,8 @@ from security.system import system_usage
 from security.throttling import DefaultRateThrottle, LoginRateThrottle
 from tasks.selectors import task_log_stats
 
-_CREDENTIALS = inline_serializer(
-    "TokenRequest",
-    fields={"username": serializers.CharField(), "password": serializers.CharField()},
-)
-_REFRESH = inline_serializer(
-    "RefreshRequest", fields={"refresh": serializers.CharField()}
-)
-# Response bodies are documented from contract/snapshot.json by the
-# autom8_site.openapi hook.
+# Request and response bodies are documented by the autom8_site.openapi
+# hook (REQUEST_BODIES and contract/snapshot.json).
 _OBJECT = {200: OpenApiTypes.OBJECT}
 
 
@@ -77,7 +70,7 @@ class TokenObtainView(APIView):
     @extend_schema(
         operation_id="auth_token",
         summary="Obtain a token pair",
-        request=_CREDENTIALS,
+        request=OpenApiTypes.OBJECT,
         responses=_OBJECT,
     )
     def post(self, request: Request) -> Response:
@@ -96,7 +89,7 @@ class TokenRefreshView(APIView):
     @extend_schema(
         operation_id="auth_token_refresh",
         summary="Rotate a refresh token",
-        request=_REFRESH,
+        request=OpenApiTypes.OBJECT,
         responses=_OBJECT,
     )
     def post(self, request: Request) -> Response:
@@ -113,7 +106,7 @@ class LogoutView(APIView):
     @extend_schema(
         operation_id="auth_logout",
         summary="Revoke a refresh token",
-        request=_REFRESH,
+        request=OpenApiTypes.OBJECT,
         responses={204: None},
     )
     def post(self, request: Request) -> Response:

@@ -1,8 +1,12 @@
-"""Fixtures of the API tests: anonymous and authenticated clients."""
+"""Fixtures of the API tests: anonymous and authenticated clients, a demo task."""
+
+from collections.abc import Iterator
 
 import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
+
+from tasks import registry
 
 
 @pytest.fixture
@@ -29,6 +33,19 @@ def user_client(user) -> APIClient:
 def admin_client(admin) -> APIClient:
     """A client authenticated as an admin."""
     return bearer_client(admin)
+
+
+def _demo() -> dict:
+    """A task that returns at once."""
+    return {"ok": True}
+
+
+@pytest.fixture
+def demo() -> Iterator[str]:
+    """A registered task ``demo`` (hourly), removed after the test."""
+    registry.register("demo", name="Demo Task", schedule="0 * * * *")(_demo)
+    yield "demo"
+    registry.unregister("demo")
 
 
 @pytest.fixture(autouse=True)

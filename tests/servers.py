@@ -55,6 +55,21 @@ def process_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def manage_py(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``manage.py args`` in a child process with exactly ``env``; a failure
+    is returned, not raised."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @contextmanager
 def gunicorn_process(
     *,

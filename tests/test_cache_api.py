@@ -293,23 +293,19 @@ class _ClockAhead:
 
 @pytest.mark.django_db
 class TestTimeToLive:
-    def test_a_page_is_served_within_its_ttl(self, user_client, settings, monkeypatch):
+    @pytest.mark.parametrize(
+        ("seconds_later", "counted"),
+        [(29, {"hits": 1, "misses": 0}), (31, {"hits": 0, "misses": 1})],
+        ids=["served-within", "expired-after"],
+    )
+    def test_a_page_lives_for_its_ttl(
+        self, user_client, settings, monkeypatch, seconds_later, counted
+    ):
         settings.CACHE_TTL = 30
         user_client.get(STATS_URL)
-        monkeypatch.setattr(locmem, "time", _ClockAhead(29))
+        monkeypatch.setattr(locmem, "time", _ClockAhead(seconds_later))
 
-        counted = lookups(lambda: user_client.get(STATS_URL))
-
-        assert counted == {"hits": 1, "misses": 0}
-
-    def test_a_page_expires_after_its_ttl(self, user_client, settings, monkeypatch):
-        settings.CACHE_TTL = 30
-        user_client.get(STATS_URL)
-        monkeypatch.setattr(locmem, "time", _ClockAhead(31))
-
-        counted = lookups(lambda: user_client.get(STATS_URL))
-
-        assert counted == {"hits": 0, "misses": 1}
+        assert lookups(lambda: user_client.get(STATS_URL)) == counted
 
     def test_a_ttl_of_zero_turns_the_cache_off(self, user_client, settings):
         settings.CACHE_TTL = 0

@@ -9,6 +9,8 @@ from contacts.tests.factories import ContactFactory
 pytestmark = pytest.mark.django_db
 
 LIST_URL = "/api/v1/contacts"
+# Every query parameter the list answers to.
+LIST_PARAMS = ["name", "phone", "email", "sort", "order", "limit", "offset", "cursor"]
 ENVELOPE_KEYS = {"error", "message"}
 
 
@@ -184,19 +186,13 @@ class TestContactListGet:
 
         assert_error(response, 400, field)
 
-    @pytest.mark.parametrize(
-        "param",
-        ["name", "phone", "email", "sort", "order", "limit", "offset", "cursor"],
-    )
+    @pytest.mark.parametrize("param", LIST_PARAMS)
     def test_nul_byte_in_a_parameter_is_a_bad_request(self, user_client, param):
         response = user_client.get(f"{LIST_URL}?{param}=a%00b")
 
         assert_error(response, 400, param)
 
-    @pytest.mark.parametrize(
-        "param",
-        ["name", "phone", "email", "sort", "order", "limit", "offset", "cursor"],
-    )
+    @pytest.mark.parametrize("param", LIST_PARAMS)
     def test_empty_parameter_is_a_bad_request_naming_it(self, user_client, param):
         response = user_client.get(f"{LIST_URL}?{param}=")
 

@@ -77,25 +77,7 @@ def _env_template() -> dict[str, str]:
 
 class TestGunicornConf:
     def test_gunicorn_accepts_the_configuration(self, tmp_path):
-        env = {**os.environ, "AUTOM8_VAR_DIR": str(tmp_path)}
-        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'check.sqlite3'}"
-
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--check-config",
-                "-c",
-                str(GUNICORN_CONF),
-                "autom8_site.wsgi",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _gunicorn_check(tmp_path, "--check-config")
 
         assert done.returncode == 0, done.stderr
 
@@ -115,27 +97,21 @@ class TestGunicornConf:
         assert (conf["timeout"], conf["graceful_timeout"]) == (30, 10)
         assert 0 < conf["keepalive"] < 30
 
-    def test_access_log_lines_are_json(self, tmp_path):
+    def test_gunicorn_writes_errors_but_no_access_log(self, tmp_path):
+        done = _gunicorn_check(tmp_path, "--print-config")
+
+        resolved = dict(re.findall(r"^(\w+)\s+= (.*)$", done.stdout, re.M))
+        assert done.returncode == 0, done.stderr
+        assert (resolved["accesslog"], resolved["errorlog"]) == ("None", "-")
+
+    def test_each_request_is_logged_once_by_the_application(self, tmp_path):
         # /api/v1/info needs no table, so the empty database is enough.
         port = free_port()
-        env = {
-            **os.environ,
-            "AUTOM8_VAR_DIR": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'log.sqlite3'}",
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "WEB_CONCURRENCY": "1",
-        }
+        env = _server_env(tmp_path, GUNICORN_BIND=f"127.0.0.1:{port}")
         log = tmp_path / "out.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    str(GUNICORN_CONF),
-                    "autom8_site.wsgi",
-                ],
+                _gunicorn_command(),
                 cwd=BASE_DIR,
                 env=env,
                 stdout=out,
@@ -143,9 +119,9 @@ class TestGunicornConf:
             )
             try:
                 _wait_for(f"http://127.0.0.1:{port}/api/v1/health", proc)
-                response = httpx.get(
-                    f"http://127.0.0.1:{port}/api/v1/info?probe=1", timeout=5
-                )
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=5)
+                request_id = response.headers["X-Request-ID"]
+                _wait_for_line(log, request_id)
             finally:
                 proc.terminate()
                 proc.wait(timeout=20)
@@ -153,12 +129,48 @@ class TestGunicornConf:
         lines = [
             json.loads(line)
             for line in log.read_text().splitlines()
-            if '"gunicorn.access"' in line and "probe=1" in line
+            if request_id in line
         ]
-        assert len(lines) == 1
-        assert lines[0]["status"] == response.status_code
+        assert [line.get("module") for line in lines] == ["autom8.request"]
+        assert lines[0]["status_code"] == response.status_code
         assert lines[0]["path"] == "/api/v1/info"
-        assert lines[0]["request_id"] == response.headers["X-Request-ID"]
+
+
+def _gunicorn_command(*flags: str) -> list[str]:
+    """gunicorn serving the application with the deploy configuration."""
+    conf = ["-c", str(GUNICORN_CONF), "autom8_site.wsgi"]
+    return [sys.executable, "-m", "gunicorn", *flags, *conf]
+
+
+def _gunicorn_check(tmp_path: Path, flag: str) -> subprocess.CompletedProcess:
+    """gunicorn run with a flag that checks the configuration and exits."""
+    return subprocess.run(
+        _gunicorn_command(flag),
+        cwd=BASE_DIR,
+        env=_server_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a one-worker server on an empty SQLite database."""
+    return {
+        **os.environ,
+        "AUTOM8_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        "WEB_CONCURRENCY": "1",
+        **extra,
+    }
+
+
+def _wait_for_line(log: Path, text: str, timeout: float = 10) -> None:
+    # The access line is written by a thread of its own, after the response.
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, f"no line with {text} in the log"
+        time.sleep(0.1)
 
 
 def _wait_for(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:

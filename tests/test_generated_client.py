@@ -22,7 +22,6 @@ from django.db import close_old_connections
 from django.test import Client
 
 from autom8_site.wsgi import application
-from tasks import registry
 from tests.factories import DEFAULT_PASSWORD
 
 PACKAGE = "autom8_client"
@@ -161,27 +160,15 @@ class TestContactRoundTrip:
         assert "phone" in error.details.additional_properties
 
 
-def _demo() -> dict:
-    return {"ok": True}
-
-
-@pytest.fixture
-def demo_task():
-    """A registered task that returns at once, removed after the test."""
-    registry.register("clientdemo", name="Client Demo", schedule="0 * * * *")(_demo)
-    yield "clientdemo"
-    registry.unregister("clientdemo")
-
-
 @pytest.mark.django_db(transaction=True)
 class TestTaskRun:
     def test_a_run_answers_its_log_id_or_the_documented_503(
-        self, generated, wsgi_transport, admin, demo_task
+        self, generated, wsgi_transport, admin, demo
     ):
         api = generated
         client = _login(api, wsgi_transport, admin.username)
 
-        answer = api.tasks_run_create.sync(demo_task, client=client)
+        answer = api.tasks_run_create.sync(demo, client=client)
 
         if isinstance(answer, api.models.Error):  # no scheduler process alive
             assert answer.error == "Service Unavailable"

@@ -5,12 +5,12 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from tests.servers import manage_py
+
 SECRET_NAMES = (
     "SECRET_KEY",
     "JWT_SIGNING_KEY",
@@ -37,17 +37,6 @@ def _production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def _dev_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SECRET_NAMES}
     env.update(AUTOM8_ENV="development", AUTOM8_VAR_DIR=str(tmp_path))
@@ -56,7 +45,7 @@ def _dev_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_development_generates_secrets_once_with_private_mode(tmp_path):
-    result = _manage(_dev_env(tmp_path), "check")
+    result = manage_py(_dev_env(tmp_path), "check")
 
     assert result.returncode == 0, result.stderr
     path = tmp_path / "secrets.json"
@@ -65,10 +54,10 @@ def test_development_generates_secrets_once_with_private_mode(tmp_path):
 
 
 def test_development_reuses_generated_secrets_across_starts(tmp_path):
-    _manage(_dev_env(tmp_path), "check")
+    manage_py(_dev_env(tmp_path), "check")
     first = (tmp_path / "secrets.json").read_text()
 
-    _manage(_dev_env(tmp_path), "check")
+    manage_py(_dev_env(tmp_path), "check")
 
     assert (tmp_path / "secrets.json").read_text() == first
 
@@ -77,7 +66,7 @@ def test_environment_value_wins_over_generated_secret(tmp_path):
     env = _dev_env(tmp_path)
     env["JWT_SIGNING_KEY"] = "x" * 48
 
-    result = _manage(
+    result = manage_py(
         env,
         "shell",
         "-c",
@@ -92,7 +81,7 @@ def test_production_refuses_to_start_without_a_secret(tmp_path, name):
     env = _production_env(tmp_path)
     del env[name]
 
-    result = _manage(env, "check")
+    result = manage_py(env, "check")
 
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
@@ -103,7 +92,7 @@ def test_production_refuses_to_start_without_a_secret(tmp_path, name):
 def test_production_refuses_a_malformed_fernet_key(tmp_path):
     env = _production_env(tmp_path, FIELD_ENCRYPTION_KEYS="not-a-fernet-key")
 
-    result = _manage(env, "check")
+    result = manage_py(env, "check")
 
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS" in result.stderr.strip().splitlines()[-1]
@@ -113,14 +102,14 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
     env = _production_env(tmp_path)
     del env["ALLOWED_HOSTS"]
 
-    result = _manage(env, "check")
+    result = manage_py(env, "check")
 
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
 
 
 def test_deploy_check_passes_with_a_production_environment(tmp_path):
-    result = _manage(
+    result = manage_py(
         _production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING"
     )
 
@@ -137,7 +126,7 @@ def test_passwords_are_hashed_with_pbkdf2_sha256():
 
 
 def _hsts_flags(env: dict[str, str]) -> str:
-    result = _manage(
+    result = manage_py(
         env,
         "shell",
         "-c",
@@ -170,7 +159,7 @@ def _cache_ttl(tmp_path: Path, value: str | None) -> subprocess.CompletedProcess
     if value is not None:
         env["CACHE_TTL"] = value
     code = "from django.conf import settings; print(settings.CACHE_TTL)"
-    return _manage(env, "shell", "--no-imports", "-c", code)
+    return manage_py(env, "shell", "--no-imports", "-c", code)
 
 
 def test_cache_ttl_defaults_to_five_minutes(tmp_path):

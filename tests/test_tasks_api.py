@@ -25,19 +25,6 @@ LOG_KEYS = {
 ENVELOPE_KEYS = {"error", "message"}
 
 
-def _demo() -> dict:
-    """A task that returns at once."""
-    return {"ok": True}
-
-
-@pytest.fixture
-def demo():
-    """A registered task ``demo`` (hourly), removed after the test."""
-    registry.register("demo", name="Demo Task", schedule="0 * * * *")(_demo)
-    yield "demo"
-    registry.unregister("demo")
-
-
 def _assert_error(response, status: int) -> None:
     assert response.status_code == status, response.content
     assert set(response.json()) >= ENVELOPE_KEYS

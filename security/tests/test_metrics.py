@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from django.test import RequestFactory
 from django.urls import resolve
 
@@ -194,37 +195,33 @@ class TestFolder:
         assert (dead.exists(), live.exists()) == (False, True)
 
 
-def test_an_unwritable_metrics_folder_never_fails_a_request(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(
+            lambda: request_record(
+                request=_request("/api/v1/info"), status=200, elapsed_ms=1
+            ),
+            id="request",
+        ),
+        pytest.param(lambda: cache_lookup_record(hit=True), id="cache-lookup"),
+        pytest.param(
+            lambda: task_run_record(
+                task="backup", status="completed", started_at=None, ended_at=None
+            ),
+            id="task-run",
+        ),
+    ],
+)
+def test_an_unwritable_metrics_folder_never_fails_a_recording(
+    record, monkeypatch, tmp_path
+):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
     monkeypatch.setitem(metrics._ready, "dir", False)
     monkeypatch.setitem(metrics._ready, "warned", False)
 
-    request_record(request=_request("/api/v1/info"), status=200, elapsed_ms=1)
-
-    assert metrics._ready.get("warned") is True
-
-
-def test_an_unwritable_metrics_folder_never_fails_a_cache_lookup(monkeypatch, tmp_path):
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
-    monkeypatch.setitem(metrics._ready, "dir", False)
-    monkeypatch.setitem(metrics._ready, "warned", False)
-
-    cache_lookup_record(hit=True)
-
-    assert metrics._ready.get("warned") is True
-
-
-def test_an_unwritable_metrics_folder_never_fails_a_task_run(monkeypatch, tmp_path):
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(blocker / "metrics"))
-    monkeypatch.setitem(metrics._ready, "dir", False)
-    monkeypatch.setitem(metrics._ready, "warned", False)
-
-    task_run_record(task="backup", status="completed", started_at=None, ended_at=None)
+    record()
 
     assert metrics._ready.get("warned") is True

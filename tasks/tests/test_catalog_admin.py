@@ -26,6 +26,14 @@ def _change(client: Client, task_id: str, **fields):
     return client.post(f"/admin/tasks/task/{task_id}/change/", data)
 
 
+def _run_now(client: Client, task_id: str):
+    return client.post(
+        "/admin/tasks/task/",
+        {"action": "run_now", "_selected_action": [task_id]},
+        follow=True,
+    )
+
+
 SEED_URL = "/admin/tasks/task/seed/"
 
 
@@ -125,11 +133,7 @@ class TestRunNowAction:
         make_task(lambda: ran.append(1) or {}, task_id="demo")
         TaskFactory(id="demo")
 
-        response = admin_site.post(
-            "/admin/tasks/task/",
-            {"action": "run_now", "_selected_action": ["demo"]},
-            follow=True,
-        )
+        response = _run_now(admin_site, "demo")
 
         assert b"Task &#x27;demo&#x27; queued" in response.content
         assert TaskLog.objects.get(task_type="demo").status == "queued"
@@ -141,11 +145,7 @@ class TestRunNowAction:
         make_task(lambda: {}, task_id="demo")
         TaskFactory(id="demo")
 
-        response = admin_site.post(
-            "/admin/tasks/task/",
-            {"action": "run_now", "_selected_action": ["demo"]},
-            follow=True,
-        )
+        response = _run_now(admin_site, "demo")
 
         assert b"manage.py runscheduler" in response.content
         assert not TaskLog.objects.exists()
@@ -157,11 +157,7 @@ class TestRunNowAction:
         TaskFactory(id="demo")
         TaskLogFactory(task_type="demo", status="running", owner=this_host(os.getpid()))
 
-        response = admin_site.post(
-            "/admin/tasks/task/",
-            {"action": "run_now", "_selected_action": ["demo"]},
-            follow=True,
-        )
+        response = _run_now(admin_site, "demo")
 
         assert b"already queued or running" in response.content
         assert TaskLog.objects.filter(task_type="demo").count() == 1

@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import timedelta
 
@@ -230,30 +231,39 @@ class TestTaskLogStart:
         )
 
 
+def _race(target: Callable[[], None], *, threads: int) -> None:
+    """Run ``target`` in ``threads`` threads released at once and wait for
+    them; each thread closes the database connection it opened."""
+    barrier = threading.Barrier(threads)
+
+    def run():
+        barrier.wait()
+        try:
+            target()
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
 @pytest.mark.django_db(transaction=True)
 class TestConcurrentStarts:
     def test_racing_starts_of_one_task_yield_exactly_one_run(self, make_task):
         task_id = make_task(lambda: {})
-        barrier = threading.Barrier(6)
         outcomes: list[str] = []
 
         def start():
-            from django.db import connection
-
-            barrier.wait()
             try:
                 task_log_start(task_id=task_id, trigger="manual")
                 outcomes.append("started")
             except Conflict:
                 outcomes.append("conflict")
-            finally:
-                connection.close()
 
-        threads = [threading.Thread(target=start) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _race(start, threads=6)
 
         assert sorted(outcomes) == ["conflict"] * 5 + ["started"]
         assert TaskLog.objects.filter(task_type=task_id, status="running").count() == 1
@@ -403,16 +413,9 @@ class TestConcurrentClaims:
         outcomes = []
 
         def claim():
-            try:
-                outcomes.append(task_run_claim(log_id=queued.pk) is not None)
-            finally:
-                connection.close()
+            outcomes.append(task_run_claim(log_id=queued.pk) is not None)
 
-        threads = [threading.Thread(target=claim) for _ in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _race(claim, threads=6)
 
         assert sorted(outcomes) == [False] * 5 + [True]
 

@@ -38,25 +38,20 @@ class TestLeaseLeadership:
         lease = _lease()
         assert (lease.owner, lease.heartbeat_at, lease.acquired_at) == ("a:1", now, now)
 
-    def test_a_second_claimant_waits_while_the_lease_is_valid(self):
+    @pytest.mark.parametrize(
+        ("seconds_later", "leads", "owner"),
+        [(9, False, "a:1"), (11, True, "b:2")],
+        ids=["waits-while-valid", "takes-over-once-expired"],
+    )
+    def test_a_second_claimant_leads_only_once_the_lease_expired(
+        self, seconds_later, leads, owner
+    ):
         now = timezone.now()
         LeaseLeadership(identity="a:1").try_lead(now=now)
 
-        assert (
-            LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=9))
-            is False
-        )
-        assert _lease().owner == "a:1"
-
-    def test_an_expired_lease_is_taken_over(self):
-        now = timezone.now()
-        LeaseLeadership(identity="a:1").try_lead(now=now)
-
-        assert (
-            LeaseLeadership(identity="b:2").try_lead(now=now + timedelta(seconds=11))
-            is True
-        )
-        assert _lease().owner == "b:2"
+        later = now + timedelta(seconds=seconds_later)
+        assert LeaseLeadership(identity="b:2").try_lead(now=later) is leads
+        assert _lease().owner == owner
 
     def test_renewal_moves_the_heartbeat_but_keeps_acquired_at(self):
         now = timezone.now()
@@ -95,21 +90,20 @@ class TestLeaseLeadership:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("lease_settings")
 class TestLeaseDuringAnOutage:
-    def test_leader_keeps_leading_while_its_lease_outlasts_the_next_beat(self):
+    @pytest.mark.parametrize(
+        ("seconds_later", "leads"),
+        [(1, True), (6, False)],
+        ids=["next-beat-within-the-lease", "next-beat-past-the-lease"],
+    )
+    def test_leader_leads_only_while_its_lease_outlasts_the_next_beat(
+        self, seconds_later, leads
+    ):
         now = timezone.now()
         leader = LeaseLeadership(identity="a:1")
         leader.try_lead(now=now)
 
         with database_down():
-            assert leader.try_lead(now=now + timedelta(seconds=1)) is True
-
-    def test_leader_steps_down_before_its_lease_runs_out(self):
-        now = timezone.now()
-        leader = LeaseLeadership(identity="a:1")
-        leader.try_lead(now=now)
-
-        with database_down():
-            assert leader.try_lead(now=now + timedelta(seconds=6)) is False
+            assert leader.try_lead(now=now + timedelta(seconds=seconds_later)) is leads
 
     def test_a_follower_does_not_lead_without_the_database(self):
         with database_down():

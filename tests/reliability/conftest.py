@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core.management import call_command
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import DEFAULT_PASSWORD, AdminFactory, UserFactory
@@ -33,11 +34,14 @@ def caller_for(user) -> Caller:
 
 @pytest.fixture(scope="module")
 def module_callers(django_db_setup, django_db_blocker) -> Iterator[dict[str, Caller]]:
-    """A user and an admin committed for the whole module, removed after.
+    """A user and an admin committed for the whole module; the database is
+    flushed after the module.
 
     Module scope lets one live server scenario serve several tests; the data
-    is committed so gunicorn's processes see it. The module's tests carry
-    ``django_db`` so the test database is set up.
+    is committed so gunicorn's processes see it. Those processes commit rows
+    of their own (tokens, contacts) that no test transaction rolls back, so
+    the module ends with a flush, as a transactional test does. The module's
+    tests carry ``django_db`` so the test database is set up.
     """
     with django_db_blocker.unblock():
         user = UserFactory(username="reliability-user")
@@ -45,4 +49,4 @@ def module_callers(django_db_setup, django_db_blocker) -> Iterator[dict[str, Cal
         callers = {"user": caller_for(user), "admin": caller_for(admin)}
     yield callers
     with django_db_blocker.unblock():
-        type(user).objects.filter(pk__in=[user.pk, admin.pk]).delete()
+        call_command("flush", interactive=False, verbosity=0)

@@ -30,7 +30,7 @@ import pytest
 from contacts.models import Contact
 from tests.factories import UserFactory
 from tests.reliability.conftest import caller_for
-from tests.servers import BASE_DIR, gunicorn_process
+from tests.servers import BASE_DIR, gunicorn_process, manage_py
 
 pytestmark = pytest.mark.slow
 
@@ -113,14 +113,7 @@ def _env(workdir: Path) -> dict[str, str]:
 
 
 def _manage(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
-        env=_env(workdir),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    return manage_py(_env(workdir), *args, timeout=180)
 
 
 @pytest.fixture(scope="module")
