@@ -207,9 +207,14 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if unavailable is not None:
         return unavailable
     if isinstance(exc, Autom8Error):
-        return Response(
+        response = Response(
             exc.body(), status=exc.status, headers=getattr(exc, "headers", None)
         )
+        if exc.status >= 500:
+            # An expected outage answer (no scheduler, no counters), not a
+            # bug: the access line (a warning) records it, no error line.
+            mark_logged(response)
+        return response
     if isinstance(exc, Ratelimited):
         headers = {
             "Retry-After": RATELIMITED_RETRY_AFTER,

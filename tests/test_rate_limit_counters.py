@@ -6,6 +6,7 @@ Runs on the embedded default (node-local diskcache files) and, with
 
 from __future__ import annotations
 
+import logging
 import stat
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -81,10 +82,9 @@ def test_the_node_cache_directory_is_readable_by_its_owner_alone(tmp_path):
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
-@pytest.mark.django_db
-def test_login_fails_closed_when_the_counter_files_cannot_be_opened(
-    api_client, settings, tmp_path
-):
+@pytest.fixture
+def unopenable_counters(settings, tmp_path):
+    """The counter cache points below a file: it can never be opened."""
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
     settings.CACHES = {
@@ -95,9 +95,24 @@ def test_login_fails_closed_when_the_counter_files_cannot_be_opened(
         },
     }
 
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("unopenable_counters")
+def test_login_fails_closed_when_the_counter_files_cannot_be_opened(api_client):
     response = api_client.post(
         "/api/v1/auth/token", {"username": "a", "password": "b"}, format="json"
     )
 
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("unopenable_counters")
+def test_a_login_refused_for_want_of_counters_logs_no_error_line(api_client, caplog):
+    with caplog.at_level(logging.WARNING):
+        api_client.post(
+            "/api/v1/auth/token", {"username": "a", "password": "b"}, format="json"
+        )
+
+    assert [r.name for r in caplog.records if r.levelno >= logging.ERROR] == []
