@@ -312,7 +312,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["security.parsers.JSONBodyParser"],
     "EXCEPTION_HANDLER": "security.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "autom8_site.openapi_schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # `format` is an ordinary, ignored query parameter (contract §0): it must
     # not pick a renderer, or every `?format=xml` would be a 404.

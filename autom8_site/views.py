@@ -1,25 +1,15 @@
-"""Discovery and status views: ``/``, ``health``, ``info``, schema and docs.
+"""Discovery and status views: ``/``, ``health`` and ``info``.
 
 All are anonymous and exempt from rate limits (API_CONTRACT.md §1), and
 none needs the database except the health check, which survives its loss.
+The schema and docs views are in ``autom8_site.docs_views``.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.renderers import (
-    OpenApiJsonRenderer,
-    OpenApiJsonRenderer2,
-    OpenApiYamlRenderer,
-    OpenApiYamlRenderer2,
-)
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerSplitView,
-)
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +19,7 @@ from autom8_site.health import UNHEALTHY, system_health
 from contract.discovery import deprecation_notice, health_body, info_body, root_body
 from security.deprecation import deprecated_routes
 from security.exceptions import mark_logged
+from security.schema import extend_schema
 
 # Response bodies are documented from contract/snapshot.json by the
 # autom8_site.openapi hook.
@@ -128,37 +119,3 @@ def _cors_enabled() -> bool:
         or getattr(settings, "CORS_ALLOWED_ORIGIN_REGEXES", None)
         or getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
     )
-
-
-class SchemaView(SpectacularAPIView):
-    """The OpenAPI 3 document: JSON, or YAML when asked for it."""
-
-    renderer_classes = [
-        OpenApiJsonRenderer,
-        OpenApiJsonRenderer2,
-        OpenApiYamlRenderer,
-        OpenApiYamlRenderer2,
-    ]
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = []
-
-
-class DocsView(SpectacularSwaggerSplitView):
-    """Swagger UI from the server's own static files; no inline script."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = []
-    url_name = "discovery:schema"
-    template_name = "autom8_site/swagger_ui.html"
-
-
-class RedocView(SpectacularRedocView):
-    """ReDoc from the server's own static files; no inline script or style."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = []
-    url_name = "discovery:schema"
-    template_name = "autom8_site/redoc.html"

@@ -2,7 +2,7 @@
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from contract.contacts import (
 from contract.errors import NotFound
 from security.cache.pages import cached_page
 from security.paging import next_page_headers, next_page_url
+from security.schema import extend_schema
 
 _LIST_QUERY = [
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 1000, default 100"),

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.authentication import (
     AUTH_HEADER_TYPE_BYTES,
@@ -119,9 +118,3 @@ class BearerAuthentication(JWTAuthentication):
                 _("The user's password has been changed."), code="password_changed"
             )
         return user
-
-
-class BearerAuthenticationScheme(SimpleJWTScheme):
-    """Documents ``BearerAuthentication`` in the OpenAPI schema as simplejwt's."""
-
-    target_class = "security.authentication.BearerAuthentication"

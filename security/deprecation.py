@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.http import http_date
-from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
+from security.schema import extend_schema
 from security.throttling import client_ip
 
 logger = logging.getLogger("autom8.deprecation")

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4 as PROMETHEUS_TYPE
 from prometheus_client.openmetrics.exposition import (
     CONTENT_TYPE_LATEST as OPENMETRICS_TYPE,
@@ -39,6 +39,7 @@ from contract.tasks import task_log_stats_body
 from security.errorlog import error_log_entries
 from security.metrics import cache_stats, metrics_exposition, request_stats
 from security.permissions import IsAdminRole, IsUserRole, user_role
+from security.schema import extend_schema
 from security.services import token_pair_obtain, token_refresh, token_revoke
 from security.system import system_usage
 from security.throttling import DefaultRateThrottle, LoginRateThrottle

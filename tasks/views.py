@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +31,7 @@ from security.cache.pages import cached_page
 from security.deprecation import deprecated
 from security.paging import next_page_headers, next_page_url
 from security.permissions import IsAdminRole, IsUserRole
+from security.schema import extend_schema, extend_schema_view
 from tasks.models import TASK_LOG_LIST_DEFAULT_LIMIT, TASK_LOG_LIST_MAX_LIMIT
 from tasks.selectors import (
     TaskOverview,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +11,7 @@ from rest_framework.views import APIView
 from contract.performance import cache_clear_body
 from security.cache.services import cache_clear
 from security.permissions import IsAdminRole
+from security.schema import extend_schema
 
 
 @extend_schema(tags=["performance"])
