@@ -228,14 +228,14 @@ else:
         },
     }
 # Rendered GET answers (security.cache.pages): in each process's memory, keyed by
-# the shared generations, so they are never stale. Bounded: 100 pages of at
-# most 256 KiB; the least recently used go first.
+# the shared generations, so they are never stale. Bounded per process: 100
+# pages of at most 256 KiB, 4 MiB in all; the least recently used go first.
 CACHE_TTL = env_int("CACHE_TTL", 300, minimum=0)
 CACHES["pages"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "BACKEND": "security.cache.pages.PageCache",
     "LOCATION": "autom8-pages",
     "TIMEOUT": CACHE_TTL or None,
-    "OPTIONS": {"MAX_ENTRIES": 100, "CULL_FREQUENCY": 4},
+    "OPTIONS": {"MAX_ENTRIES": 100, "CULL_FREQUENCY": 4, "MAX_BYTES": 4 * 2**20},
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "autom8.cache"

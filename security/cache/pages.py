@@ -11,7 +11,8 @@ the data is queried, and the request's absolute URL with its raw query
 string and negotiated media type; never the user, so only views whose
 answer is the same for every caller allowed to call them may be cached.
 Only 200 answers up to ``PAGE_MAX_BYTES`` are stored, for ``CACHE_TTL``
-seconds (0 turns the cache off).
+seconds (0 turns the cache off). ``PageCache`` holds them: Django's local
+memory cache, bounded by total size as well as by entry count.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpResponse
 from rest_framework.request import Request
 
@@ -30,6 +33,29 @@ from security.metrics import cache_lookup_record
 
 PAGES_ALIAS = "pages"
 PAGE_MAX_BYTES = 256 * 1024
+
+
+class PageCache(LocMemCache):
+    """LocMemCache whose entries also stay under ``OPTIONS["MAX_BYTES"]``.
+
+    Every process holds its own copy, so the size bounds each worker's
+    memory: the least recently used pages go first when a new one would
+    pass it.
+    """
+
+    def __init__(self, name: str, params: dict) -> None:
+        super().__init__(name, params)
+        self._max_bytes = int(params["OPTIONS"]["MAX_BYTES"])
+
+    def _set(self, key, value, timeout=DEFAULT_TIMEOUT) -> None:
+        # Called with the lock held; values are pickled bytes, most recently
+        # used first.
+        super()._set(key, value, timeout)
+        size = sum(map(len, self._cache.values()))
+        while size > self._max_bytes and len(self._cache) > 1:
+            old_key, old_value = self._cache.popitem()
+            del self._expire_info[old_key]
+            size -= len(old_value)
 
 
 def page_key(*, scope: str, generation: int, request: Request) -> str:
