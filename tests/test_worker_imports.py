@@ -1,0 +1,134 @@
+"""What a web worker holds in memory: none of the libraries that only schema
+generation, the scheduler or the commands need (BENCHMARKS.md, "Memory
+per worker").
+
+A child process starts as a gunicorn worker does (it imports the WSGI
+module), serves the benchmark's requests (contact create, detail, list,
+health; JWT) and reports the modules it has loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+WORKER = r"""
+import io
+import json
+import sys
+
+from autom8_site.wsgi import application
+from django.contrib.auth import get_user_model
+
+from security.services import token_pair_issue
+
+user = get_user_model().objects.create_user(username="worker")
+token = token_pair_issue(user=user).access
+
+
+def call(method, path, body=b""):
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path.partition("?")[0],
+        "QUERY_STRING": path.partition("?")[2],
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    statuses = []
+    answer = b"".join(application(environ, lambda s, h, e=None: statuses.append(s)))
+    return statuses[0], answer
+
+
+created, body = call(
+    "POST",
+    "/api/v1/contacts",
+    b'{"name": "Amina Otieno", "phone": "+254712345678"}',
+)
+statuses = [created]
+for path in (
+    f"/api/v1/contacts/{json.loads(body)['id']}",
+    "/api/v1/contacts?limit=100",
+    "/api/v1/health",
+):
+    statuses.append(call("GET", path)[0])
+print(json.dumps({"statuses": statuses, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory) -> dict:
+    """Statuses answered and modules loaded by a freshly started worker."""
+    var_dir = tmp_path_factory.mktemp("worker")
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    env.update(
+        AUTOM8_ENV="development",
+        AUTOM8_VAR_DIR=str(var_dir),
+        DJANGO_SETTINGS_MODULE="autom8_site.settings",
+    )
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def loaded(worker: dict, *names: str) -> list[str]:
+    return [name for name in names if name in worker["modules"]]
+
+
+@pytest.mark.slow
+class TestWebWorkerImports:
+    def test_the_worker_serves_the_benchmark_requests(self, worker):
+        assert worker["statuses"] == ["201 Created", "200 OK", "200 OK", "200 OK"]
+
+    def test_the_schema_generator_is_not_loaded(self, worker):
+        heavy = loaded(
+            worker,
+            "drf_spectacular.generators",
+            "drf_spectacular.openapi",
+            "drf_spectacular.plumbing",
+            "drf_spectacular.views",
+            "rest_framework.test",
+        )
+
+        assert heavy == []
+
+    def test_the_scheduler_runner_is_not_loaded(self, worker):
+        heavy = loaded(worker, "tasks.scheduler.runner", "tasks.scheduler.leader")
+
+        assert heavy == []
+
+    def test_command_and_test_tooling_is_not_loaded(self, worker):
+        heavy = loaded(
+            worker, "rich", "openapi_core", "schemathesis", "jsonschema", "httpx"
+        )
+
+        assert heavy == []
