@@ -6,9 +6,13 @@ import sys
 from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
+from autom8_site.worker_imports import django_test_signals_preload
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "autom8_site.settings")
 
 try:
+    # Before the apps load: one of them would pull in the django.test package.
+    django_test_signals_preload()
     django_application = get_wsgi_application()
 except ImproperlyConfigured as exc:
     # One clear line instead of a traceback per worker; gunicorn stops when

@@ -4,7 +4,7 @@ per worker").
 
 A child process starts as a gunicorn worker does (it imports the WSGI
 module), serves the benchmark's requests (contact create, detail, list,
-health; JWT) and reports the modules it has loaded.
+health; JWT) and reports the modules it has loaded, then serves the schema.
 """
 
 from __future__ import annotations
@@ -70,7 +70,10 @@ for path in (
     "/api/v1/health",
 ):
     statuses.append(call("GET", path)[0])
-print(json.dumps({"statuses": statuses, "modules": sorted(sys.modules)}))
+modules = sorted(sys.modules)
+# Last: the schema loads what the assertions are about.
+schema, _ = call("GET", "/api/v1/schema")
+print(json.dumps({"statuses": statuses, "modules": modules, "schema": schema}))
 """
 
 
@@ -120,6 +123,16 @@ class TestWebWorkerImports:
         )
 
         assert heavy == []
+
+    def test_the_django_test_package_is_not_loaded(self, worker):
+        heavy = loaded(
+            worker, "django.test", "django.test.client", "unittest", "jinja2"
+        )
+
+        assert heavy == []
+
+    def test_the_worker_still_serves_the_schema_afterwards(self, worker):
+        assert worker["schema"] == "200 OK"
 
     def test_the_scheduler_runner_is_not_loaded(self, worker):
         heavy = loaded(worker, "tasks.scheduler.runner", "tasks.scheduler.leader")
