@@ -12,8 +12,8 @@ ceiling app served the same way, drives the benchmark mix (contact list
 ``-t1`` for a few seconds per route and round, and prints the resident (RSS)
 and unique (USS) memory of every web worker after each round.
 
-The second imports each app in a fresh process as a worker does
-(``django.setup()``, the WSGI module, the URLconf) and ranks the top-level
+The second imports each app in a fresh process as a worker does (the WSGI
+module, which sets Django up, then the URLconf) and ranks the top-level
 packages Autom8 loads beyond the ceiling by the Python memory allocated
 while they were first imported (tracemalloc; C extensions' own mappings are
 not included, so RSS differences are somewhat larger).
@@ -191,7 +191,7 @@ def _imports_report(*, top: int) -> str:
         if module not in ceiling["modules"]:
             extra[module.split(".")[0]] += size
     lines = [
-        f"after django.setup(), the WSGI module and the URLconf: "
+        f"after the WSGI module and the URLconf: "
         f"autom8 {len(ours['modules'])} modules, RSS {ours['rss_mb']:.1f} MB; "
         f"ceiling {len(ceiling['modules'])} modules, RSS {ceiling['rss_mb']:.1f} MB",
         f"(RSS without tracemalloc: autom8 {ours['plain_rss_mb']:.1f} MB, "
@@ -261,9 +261,7 @@ def _attribute(app: str, *, plain: bool) -> dict:
 
 
 def _load(importlib, wsgi_module: str) -> None:
-    import django
-
-    django.setup()
+    # As gunicorn does: the WSGI module sets Django up.
     importlib.import_module(wsgi_module)
     from django.urls import get_resolver
 
