@@ -1,11 +1,19 @@
 """A web worker's imports, kept to what serving requests needs.
 
+Both functions run in ``autom8_site.wsgi`` before the apps load; commands,
+the scheduler and the tests import as usual.
+
 ``rest_framework_simplejwt.settings`` imports ``setting_changed`` from
 ``django.test.signals`` (DRF imports it from ``django.core.signals``,
 "to avoid importing the test module unnecessarily"). Importing a submodule
 runs its package first, and ``django.test``'s ``__init__`` loads the test
 client and test cases, and with them ``unittest``, ``jinja2``, ``xml.dom``
 and the development server: about 4 MB in every worker.
+
+DRF imports ``django.contrib.postgres.fields`` when it can
+(``rest_framework.compat``, for ``ModelSerializer``'s field mapping), which
+imports psycopg with its bundled libpq and OpenSSL: about 10 MB in every
+worker, though a worker on SQLite never talks to PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,6 +24,10 @@ import sys
 from pathlib import Path
 
 import django
+from django.conf import settings
+
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+POSTGRES_DRIVERS = ("psycopg", "psycopg2")
 
 
 def django_test_signals_preload() -> None:
@@ -38,3 +50,16 @@ def django_test_signals_preload() -> None:
     except BaseException:
         del sys.modules[name]
         raise
+
+
+def postgres_driver_hide() -> None:
+    """Make psycopg unimportable when every database is SQLite.
+
+    A ``None`` in ``sys.modules`` makes ``import`` raise ModuleNotFoundError,
+    as if psycopg were not installed: DRF then leaves the PostgreSQL fields
+    out of its mapping (no model here has one). Loads the settings.
+    """
+    if any(db["ENGINE"] != SQLITE_ENGINE for db in settings.DATABASES.values()):
+        return
+    for name in POSTGRES_DRIVERS:
+        sys.modules.setdefault(name, None)

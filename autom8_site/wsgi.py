@@ -6,13 +6,17 @@ import sys
 from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
-from autom8_site.worker_imports import django_test_signals_preload
+from autom8_site.worker_imports import (
+    django_test_signals_preload,
+    postgres_driver_hide,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "autom8_site.settings")
 
 try:
-    # Before the apps load: one of them would pull in the django.test package.
+    # Before the apps load, which would import both.
     django_test_signals_preload()
+    postgres_driver_hide()
     django_application = get_wsgi_application()
 except ImproperlyConfigured as exc:
     # One clear line instead of a traceback per worker; gunicorn stops when

@@ -1,6 +1,6 @@
-"""What a web worker holds in memory: none of the libraries that only schema
-generation, the scheduler or the commands need (BENCHMARKS.md, "Memory
-per worker").
+"""What a web worker holds in memory: no library it needs only to generate
+the schema, to schedule, for commands or tests, or for a database it does
+not use (BENCHMARKS.md, "Memory per worker").
 
 A child process starts as a gunicorn worker does (it imports the WSGI
 module), serves the benchmark's requests (contact create, detail, list,
@@ -70,17 +70,15 @@ for path in (
     "/api/v1/health",
 ):
     statuses.append(call("GET", path)[0])
-modules = sorted(sys.modules)
+# A None entry marks a module made unimportable, not a loaded one.
+modules = sorted(name for name, module in sys.modules.items() if module is not None)
 # Last: the schema loads what the assertions are about.
 schema, _ = call("GET", "/api/v1/schema")
 print(json.dumps({"statuses": statuses, "modules": modules, "schema": schema}))
 """
 
 
-@pytest.fixture(scope="module")
-def worker(tmp_path_factory) -> dict:
-    """Statuses answered and modules loaded by a freshly started worker."""
-    var_dir = tmp_path_factory.mktemp("worker")
+def _env(var_dir: Path, **overrides: str) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}
     }
@@ -88,7 +86,15 @@ def worker(tmp_path_factory) -> dict:
         AUTOM8_ENV="development",
         AUTOM8_VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="autom8_site.settings",
+        **overrides,
     )
+    return env
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory) -> dict:
+    """Statuses answered and modules loaded by a freshly started worker."""
+    env = _env(tmp_path_factory.mktemp("worker"))
     migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
     subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True, timeout=120)
     done = subprocess.run(
@@ -134,6 +140,11 @@ class TestWebWorkerImports:
     def test_the_worker_still_serves_the_schema_afterwards(self, worker):
         assert worker["schema"] == "200 OK"
 
+    def test_a_worker_on_sqlite_does_not_load_the_postgresql_driver(self, worker):
+        heavy = loaded(worker, "psycopg", "psycopg_binary", "psycopg2")
+
+        assert heavy == []
+
     def test_the_scheduler_runner_is_not_loaded(self, worker):
         heavy = loaded(worker, "tasks.scheduler.runner", "tasks.scheduler.leader")
 
@@ -145,3 +156,22 @@ class TestWebWorkerImports:
         )
 
         assert heavy == []
+
+
+def test_a_worker_on_postgresql_keeps_the_driver(tmp_path):
+    env = _env(tmp_path, DATABASE_URL="postgres://autom8@127.0.0.1:5432/autom8")
+    script = (
+        "from autom8_site.worker_imports import postgres_driver_hide; "
+        "postgres_driver_hide(); import psycopg; print(psycopg.__name__)"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.stdout.strip() == "psycopg", done.stderr
