@@ -22,7 +22,15 @@ from drf_spectacular.views import (
 from rest_framework.permissions import AllowAny
 
 
-class SchemaView(SpectacularAPIView):
+class _Public:
+    """Anonymous, unthrottled: discovery, like ``autom8_site.views``."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = []
+
+
+class SchemaView(_Public, SpectacularAPIView):
     """The OpenAPI 3 document: JSON, or YAML when asked for it."""
 
     renderer_classes = [
@@ -31,26 +39,17 @@ class SchemaView(SpectacularAPIView):
         OpenApiYamlRenderer,
         OpenApiYamlRenderer2,
     ]
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = []
 
 
-class DocsView(SpectacularSwaggerSplitView):
+class DocsView(_Public, SpectacularSwaggerSplitView):
     """Swagger UI from the server's own static files; no inline script."""
 
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = []
     url_name = "discovery:schema"
     template_name = "autom8_site/swagger_ui.html"
 
 
-class RedocView(SpectacularRedocView):
+class RedocView(_Public, SpectacularRedocView):
     """ReDoc from the server's own static files; no inline script or style."""
 
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = []
     url_name = "discovery:schema"
     template_name = "autom8_site/redoc.html"

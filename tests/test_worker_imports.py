@@ -91,20 +91,25 @@ def _env(var_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def worker(tmp_path_factory) -> dict:
-    """Statuses answered and modules loaded by a freshly started worker."""
-    env = _env(tmp_path_factory.mktemp("worker"))
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
-    subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True, timeout=120)
-    done = subprocess.run(
-        [sys.executable, "-c", WORKER],
+def _python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -c script`` in a child process with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory) -> dict:
+    """Statuses answered and modules loaded by a freshly started worker."""
+    env = _env(tmp_path_factory.mktemp("worker"))
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True, timeout=120)
+    done = _python(WORKER, env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -165,13 +170,6 @@ def test_a_worker_on_postgresql_keeps_the_driver(tmp_path):
         "postgres_driver_hide(); import psycopg; print(psycopg.__name__)"
     )
 
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _python(script, env)
 
     assert done.stdout.strip() == "psycopg", done.stderr
