@@ -17,6 +17,8 @@ matches the current password.
 
 from __future__ import annotations
 
+import threading
+
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt import settings as jwt_settings
@@ -40,10 +42,16 @@ VALIDATED_TOKENS = 1024
 _validated: dict[bytes, Token] = {}
 
 
+_remembering = threading.Lock()
+
+
 def _remember(raw_token: bytes, token: Token) -> None:
-    while len(_validated) >= VALIDATED_TOKENS:
-        _validated.pop(next(iter(_validated), None), None)
-    _validated[raw_token] = token
+    # Under a lock: taking the oldest key iterates the dict, which another
+    # thread's insert would otherwise break off with a RuntimeError.
+    with _remembering:
+        while len(_validated) >= VALIDATED_TOKENS:
+            del _validated[next(iter(_validated))]
+        _validated[raw_token] = token
 
 
 class BearerAuthentication(JWTAuthentication):
@@ -91,7 +99,8 @@ class BearerAuthentication(JWTAuthentication):
             try:
                 token.check_exp(current_time=aware_utcnow())
             except TokenError:
-                _validated.pop(raw_token, None)
+                with _remembering:
+                    _validated.pop(raw_token, None)
             else:
                 return token
         token = super().get_validated_token(raw_token)

@@ -157,6 +157,17 @@ class TestRememberedTokens:
 
         assert (before, after.status_code) == (200, 401)
 
+    def test_past_the_bound_the_oldest_token_is_forgotten(self, user, monkeypatch):
+        from security import authentication
+
+        monkeypatch.setattr(authentication, "VALIDATED_TOKENS", 2)
+        monkeypatch.setattr(authentication, "_validated", {})
+        tokens = [str(RefreshToken.for_user(user).access_token) for _ in range(3)]
+        for token in tokens:
+            APIClient(HTTP_AUTHORIZATION=f"Bearer {token}").get(PROTECTED_URL)
+
+        assert list(authentication._validated) == [t.encode() for t in tokens[1:]]
+
     def test_an_altered_copy_of_a_token_seen_before_is_refused(self, user):
         token = str(RefreshToken.for_user(user).access_token)
         good = APIClient()
