@@ -17,9 +17,11 @@ from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
@@ -105,20 +107,38 @@ def _wait(browser: WebDriver) -> WebDriverWait:
     return WebDriverWait(browser, 20)
 
 
+def _replaced(page: WebElement):
+    """Wait condition: ``page`` (the old document's root) is gone.
+
+    ``ec.staleness_of`` only counts a stale-element error as gone; while the
+    next document loads, Chromium may instead answer that the node "does not
+    belong to the document", which means the same.
+    """
+
+    def gone(_browser: WebDriver) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # stale, or no longer in the document
+            return True
+        return False
+
+    return gone
+
+
 def _log_in(browser: WebDriver, server: str, username: str, password: str) -> None:
     browser.get(f"{server}/admin/login/")
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys(password)
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    _wait(browser).until(ec.staleness_of(page))
+    _wait(browser).until(_replaced(page))
 
 
 def _submit(browser: WebDriver, name: str) -> None:
     """Click a submit button and wait for the next page."""
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.NAME, name).click()
-    _wait(browser).until(ec.staleness_of(page))
+    _wait(browser).until(_replaced(page))
 
 
 def _success_messages(browser: WebDriver) -> list[str]:
@@ -159,7 +179,7 @@ def test_admin_finds_a_contact_by_its_phone_number(logged_in, server):
     search.send_keys("+254712345678")
     page = logged_in.find_element(By.TAG_NAME, "html")
     search.submit()
-    _wait(logged_in).until(ec.staleness_of(page))
+    _wait(logged_in).until(_replaced(page))
 
     results = _result_texts(logged_in)
     assert "Amina Otieno" in results
