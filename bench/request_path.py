@@ -1,6 +1,7 @@
 """In-process cost of the request path: requests/second and a profile.
 
-Drives ``GET /api/v1/auth/protected`` and ``GET /api/v1/health`` through
+Drives ``GET /api/v1/auth/protected``, ``GET /api/v1/health``, the contact
+list (``limit=100``) and a contact (100 contacts are created first) through
 Django's test client in one thread, on a throw-away SQLite database under a
 temporary ``AUTOM8_VAR_DIR`` (or the database in ``DATABASE_URL``). Every
 protection stays on (JWT, rate limits, signing, JSON access log); the access

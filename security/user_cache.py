@@ -25,7 +25,6 @@ from __future__ import annotations
 import copy
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from rest_framework_simplejwt import settings as jwt_settings
 
@@ -55,9 +54,9 @@ def user_get_cached(*, user_id: object):
 
 
 def users_changed() -> None:
-    """Move the auth generation now and again when the transaction commits."""
+    """Move the auth generation now; the statement watcher of
+    ``security.cache.generations`` moves it again when the write commits."""
     scopes_bump(SCOPE)
-    transaction.on_commit(lambda: scopes_bump(SCOPE), robust=True)
 
 
 def _user_changed(sender, instance, **kwargs) -> None:
