@@ -423,8 +423,6 @@ SLOW_REQUEST_MS = env_int("SLOW_REQUEST_MS", 1000, minimum=1)
 # imported, so it is exported here, before any code can import it.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
-# Dotted path of a function returning the response cache's {"hits", "misses"}
-# over every process; empty or not installed: the cache metrics read zero.
 
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", ("debug", "info", "warning", "error"), "info"

@@ -34,6 +34,7 @@ DEFAULT_MESSAGES = {
     409: "Conflict",
     413: "Request body too large",
     415: "Unsupported media type: send application/json",
+    429: "Too many requests. Please try again later.",
     500: "Internal Server Error",
     503: "Service temporarily unavailable",
 }

@@ -32,9 +32,10 @@ from rest_framework_simplejwt.exceptions import (
     TokenError,
 )
 from rest_framework_simplejwt.tokens import Token
-from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from security.services import REVOKED_TOKEN, token_session_valid
+from security.tokens import token_password_current
 from security.user_cache import user_get_cached
 
 VALIDATED_TOKENS = 1024
@@ -120,9 +121,9 @@ class BearerAuthentication(JWTAuthentication):
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if jwt_settings.api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
-        if jwt_settings.api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
-            jwt_settings.api_settings.REVOKE_TOKEN_CLAIM
-        ) != get_md5_hash_password(user.password):
+        if jwt_settings.api_settings.CHECK_REVOKE_TOKEN and not token_password_current(
+            validated_token, user
+        ):
             raise AuthenticationFailed(
                 _("The user's password has been changed."), code="password_changed"
             )

@@ -31,7 +31,7 @@ from security.throttling import throttles_checked
 
 logger = logging.getLogger("autom8.errors")
 
-RATE_LIMITED_MESSAGE = "Too many requests. Please try again later."
+RATE_LIMITED_MESSAGE = DEFAULT_MESSAGES[429]
 # django-ratelimit's own decorator does not say when its window ends.
 RATELIMITED_RETRY_AFTER = "60"
 DATABASE_UNAVAILABLE_MESSAGE = (
@@ -127,8 +127,6 @@ def database_unavailable(
 
 def default_message(status: int) -> str:
     """A generic ``message`` for an error status when nothing more is known."""
-    if status == 429:
-        return RATE_LIMITED_MESSAGE
     if status in DEFAULT_MESSAGES:
         return DEFAULT_MESSAGES[status]
     return "Request failed" if status < 500 else "Internal Server Error"

@@ -7,12 +7,11 @@ reads rows out of order; the ``Link: rel="next"`` URL carries it.
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.core import signing
 from django.http import HttpRequest
 
 from contract.errors import cursor_invalid, limit_invalid, offset_invalid
+from contract.text import has_control_characters
 
 CURSOR_MAX_LENGTH = 512
 CURSOR_VERSION = 1
@@ -37,9 +36,7 @@ def cursor_read(raw: str, *, salt: str) -> dict:
     Raises Invalid naming ``cursor`` when it was not issued by this server
     for this listing (tampered, truncated, foreign, another version).
     """
-    if len(raw) > CURSOR_MAX_LENGTH or any(
-        unicodedata.category(char) in ("Cc", "Cs") for char in raw
-    ):
+    if len(raw) > CURSOR_MAX_LENGTH or has_control_characters(raw):
         raise cursor_invalid()
     try:
         data = signing.loads(raw, salt=salt)

@@ -28,7 +28,7 @@ from security.metrics import request_stats
 from tasks.models import TaskLog
 from tasks.selectors import scheduler_state, task_list, task_log_list
 
-ACTIVE_STATUSES = ("queued", "running")
+ACTIVE_STATUSES = (TaskLog.Status.QUEUED, TaskLog.Status.RUNNING)
 PLAIN_WIDTH = 120
 
 
@@ -116,7 +116,6 @@ def _active_runs() -> RenderableType:
     logs = [
         log
         for status in ACTIVE_STATUSES
-        if status in TaskLog.Status.values
         for log in task_log_list(status=status, limit=20).logs
     ]
     return _runs_table("Queued and running tasks", logs)
