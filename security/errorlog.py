@@ -23,9 +23,9 @@ from pathlib import Path
 
 from django.conf import settings
 
+from security.files import private_dir, private_fd
+
 _BLOCK = 64 * 1024
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
@@ -33,8 +33,8 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
 
     def _open(self):
         path = Path(self.baseFilename)
-        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        private_dir(path.parent)
+        fd = private_fd(path, os.O_WRONLY | os.O_APPEND)
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8")
 
     def shouldRollover(self, record: LogRecord) -> bool:

@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -56,7 +55,7 @@ from security.files import private_dir, private_fd, private_open
 from tasks.registry import register
 from tasks.services.zombies import (
     current_owner,
-    owner_parse,
+    local_pid,
     pid_is_alive,
     task_logs_interrupt_all,
 )
@@ -253,10 +252,10 @@ def _last_written(path: Path) -> datetime:
 
 def _is_abandoned(owner: str, *, written: datetime, now: datetime) -> bool:
     """Whether the backup ``owner`` that last wrote at ``written`` is gone."""
-    parsed = owner_parse(owner)
-    if parsed is not None and parsed[0] == socket.gethostname():
+    pid = local_pid(owner)
+    if pid is not None:
         # A process created after the last write is a reused pid, not the owner.
-        return not pid_is_alive(parsed[1], started_at=written)
+        return not pid_is_alive(pid, started_at=written)
     return (now - written).total_seconds() > settings.TASK_STALE_SECONDS
 
 
